@@ -1,0 +1,178 @@
+/**
+ * config → plan: who runs where, with which ids. Pure: no I/O.
+ *
+ * @module
+ */
+
+import type { WorkerContext } from "../protocol/worker.ts";
+import type { GroupConfig, ProcessConfig, RemoteProcessConfig } from "./types.ts";
+
+/** How an instance's program is made. Transports turn it into an argv. */
+export type Exec =
+  | {
+    /** A Deno script, run with `deno run` and exactly `permissions`. */
+    kind: "deno";
+    /** The Deno executable, if configured; otherwise the transport's own Deno. */
+    binPath?: string;
+    /** Deno permission flags. */
+    permissions: string[];
+    /** The script, as an absolute path on the master (or the configured path for remote). */
+    script: string;
+  }
+  | {
+    /** Any executable, or a script run by `binPath`. */
+    kind: "binary";
+    /** Interpreter, if configured. */
+    binPath?: string;
+    /** The command: absolute, or resolved on the target's PATH / working directory. */
+    command: string;
+  };
+
+/** Where an instance runs: on the master's machine or on one remote host. */
+export type Target =
+  | { type: "local" }
+  | {
+    type: "remote";
+    /** The host as configured. */
+    host: string;
+    /** The remote process config the host comes from. */
+    config: RemoteProcessConfig;
+    /** Same key ⇒ same SSH session: `groupIndex/processIndex/host`. */
+    session: string;
+  };
+
+/** One instance, fully resolved. */
+export interface InstanceSpec {
+  /** Unique across all groups, 1…N in launch order. */
+  id: number;
+  /** Rank within the group, 1…groupCount. */
+  groupId: number;
+  /** Instances in the group across all hosts. */
+  groupCount: number;
+  /** Group name. */
+  group: string;
+  /** Host name (`localhost` for local). */
+  host: string;
+  /** `command/id/groupId`, e.g. `script1.ts/1/1`, used in log lines. */
+  label: string;
+  /** Where it runs. */
+  target: Target;
+  /** What it runs. */
+  exec: Exec;
+  /** Working directory, if configured. */
+  cwd?: string;
+  /** Extra environment variables (the protocol's included). */
+  env: Record<string, string>;
+  /** Nice value, if configured. */
+  priority?: number;
+  /** Seconds of silence before it counts as hung; 0 = never. */
+  timeout: number;
+  /** The first line written to its stdin. */
+  context: WorkerContext;
+}
+
+const DENO_SCRIPT = /\.(ts|js|mjs|mts|tsx|jsx)$/;
+
+/** True when `command` is run with Deno. */
+export function isDenoScript(command: string): boolean {
+  return DENO_SCRIPT.test(command);
+}
+
+function basename(path: string): string {
+  const parts = path.split("/");
+  return parts[parts.length - 1] || path;
+}
+
+function hostsOf(p: ProcessConfig): string[] {
+  return p.type === "local" ? ["localhost"] : p.hosts;
+}
+
+/** Joins `path` and `command` like a shell would find a relative file. */
+function resolveScript(command: string, path: string | undefined, cwd: string): string {
+  if (command.startsWith("/")) return command;
+  const base = path === undefined ? cwd : path.startsWith("/") ? path : `${cwd}/${path}`;
+  return `${base.replace(/\/+$/, "")}/${command}`;
+}
+
+/** Options of {@linkcode plan}. */
+export interface PlanOptions {
+  /** Default silence timeout in seconds. @default {30} */
+  timeout?: number;
+  /** Directory relative paths are resolved against. @default {Deno.cwd()} */
+  cwd?: string;
+}
+
+/**
+ * Turns validated groups into the list of instances to run, in launch order.
+ *
+ * @example
+ * ```ts
+ * import { plan } from "./plan.ts";
+ * const specs = plan([{ name: "g", command: "w.ts", processes: [{ type: "local", instances: 2 }] }],
+ *   { cwd: "/srv" });
+ * // specs.map((s) => s.label) → ["w.ts/1/1", "w.ts/2/2"]
+ * ```
+ */
+export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}): InstanceSpec[] {
+  const { timeout: defaultTimeout = 30, cwd = Deno.cwd() } = options;
+  const specs: InstanceSpec[] = [];
+  let id = 0;
+  groups.forEach((g, gi) => {
+    const groupCount = g.processes.reduce((n, p) => n + p.instances * hostsOf(p).length, 0);
+    let groupId = 0;
+    g.processes.forEach((p, pi) => {
+      const binPath = p.binPath ?? g.binPath;
+      const path = p.path ?? g.path;
+      const priority = p.priority ?? g.priority;
+      const timeout = p.timeout ?? g.timeout ?? defaultTimeout;
+      const permissions = p.permissions ?? g.permissions ?? [];
+      const userEnv = { ...g.env, ...p.env };
+      for (const host of hostsOf(p)) {
+        for (let i = 0; i < p.instances; i++) {
+          id++;
+          groupId++;
+          const script = resolveScript(g.command, path, cwd);
+          const exec: Exec = isDenoScript(g.command)
+            ? { kind: "deno", permissions, script, ...(binPath ? { binPath } : {}) }
+            : {
+              kind: "binary",
+              command: g.command.includes("/") || path !== undefined ? script : g.command,
+              ...(binPath ? { binPath } : {}),
+            };
+          const cmdName = basename(g.command);
+          specs.push({
+            id,
+            groupId,
+            groupCount,
+            group: g.name,
+            host,
+            label: `${cmdName}/${id}/${groupId}`,
+            target: p.type === "local"
+              ? { type: "local" }
+              : { type: "remote", host, config: p, session: `${gi}/${pi}/${host}` },
+            exec,
+            ...(path !== undefined ? { cwd: path.startsWith("/") ? path : `${cwd}/${path}` } : {}),
+            env: {
+              ...userEnv,
+              DISTARCH_PROTOCOL: "1",
+              DISTARCH_ID: String(id),
+              DISTARCH_GROUP_ID: String(groupId),
+              DISTARCH_GROUP_COUNT: String(groupCount),
+            },
+            ...(priority !== undefined ? { priority } : {}),
+            timeout,
+            context: {
+              v: 1,
+              id,
+              groupId,
+              groupCount,
+              host,
+              group: { name: g.name, command: g.command, params: g.params ?? {} },
+            },
+          });
+        }
+      }
+    });
+  });
+  return specs;
+}

@@ -1,0 +1,147 @@
+/**
+ * Running instances on this machine with `Deno.Command`. Each instance gets a
+ * process group of its own, so a signal reaches its whole process tree.
+ * The remote agent uses {@linkcode spawnProcess} too.
+ *
+ * @module
+ */
+
+import type { Exec, InstanceSpec } from "../plan.ts";
+import type { ExitStatus, OutputHandler, RunningInstance, Transport } from "./types.ts";
+import { StartError } from "./types.ts";
+
+/** What {@linkcode spawnProcess} needs. */
+export interface SpawnOptions {
+  /** Program and arguments. */
+  argv: string[];
+  /** Working directory. */
+  cwd?: string;
+  /** Extra environment variables, added to this process's own. */
+  env: Record<string, string>;
+  /** Nice value (runs the program through `nice -n`). */
+  priority?: number;
+  /** Written to stdin as the first line. stdin stays open until the process exits. */
+  stdinLine: string;
+}
+
+/**
+ * The argv that runs `exec`, with `runtime` as the Deno executable when
+ * `exec.binPath` is not set.
+ */
+export function argvFor(
+  exec: Exec,
+  runtime: string,
+  script: string = exec.kind === "deno" ? exec.script : exec.command,
+): string[] {
+  if (exec.kind === "deno") {
+    return [exec.binPath ?? runtime, "run", "--no-prompt", ...exec.permissions, script];
+  }
+  return exec.binPath ? [exec.binPath, script] : [script];
+}
+
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  name: "stdout" | "stderr",
+  onOutput: OutputHandler,
+): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      onOutput(name, value);
+    }
+  } catch {
+    // the pipe broke: the process is gone, nothing more to read
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Spawns one process in its own process group and pumps its output.
+ * Throws a {@linkcode StartError} when it cannot be started.
+ */
+export function spawnProcess(options: SpawnOptions, onOutput: OutputHandler): RunningInstance {
+  const { argv, cwd, env, priority, stdinLine } = options;
+  const full = priority === undefined ? argv : ["nice", "-n", String(priority), ...argv];
+  const [program, ...args] = full;
+  if (program === undefined || program === "") throw new StartError("empty command");
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(program, {
+      args,
+      ...(cwd !== undefined ? { cwd } : {}),
+      env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new StartError(`cannot start ${JSON.stringify(program)}: ${why}`, { cause: error });
+  }
+  const pid = child.pid;
+  const writer = child.stdin.getWriter();
+  writer.write(encoder.encode(stdinLine)).catch(() => {});
+  const status = (async (): Promise<ExitStatus> => {
+    const [st] = await Promise.all([
+      child.status,
+      pump(child.stdout, "stdout", onOutput),
+      pump(child.stderr, "stderr", onOutput),
+    ]);
+    await writer.close().catch(() => {});
+    return { code: st.code, signal: st.signal ?? null };
+  })();
+  return {
+    pid,
+    kill(signal: Deno.Signal) {
+      try {
+        Deno.kill(-pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+    status,
+  };
+}
+
+/** Runs instances on this machine. */
+export class LocalTransport implements Transport {
+  /** Always `localhost`. */
+  readonly host = "localhost";
+  readonly #runtime: string;
+
+  /** @param runtime The Deno executable for Deno scripts. @default {Deno.execPath()} */
+  constructor(runtime: string = Deno.execPath()) {
+    this.#runtime = runtime;
+  }
+
+  /** Starts one instance; see {@linkcode Transport.start}. */
+  start(
+    spec: InstanceSpec,
+    onOutput: OutputHandler,
+    signal: AbortSignal,
+  ): Promise<RunningInstance> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    try {
+      return Promise.resolve(spawnProcess({
+        argv: argvFor(spec.exec, this.#runtime),
+        ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+        env: spec.env,
+        ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
+        stdinLine: JSON.stringify(spec.context) + "\n",
+      }, onOutput));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Nothing to release. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The protocol between the master and a host agent (the process that runs a
+ * host's instances at the far end of one SSH session), version 1.
+ *
+ * Master → agent (the agent's stdin): one JSON {@linkcode AgentCommand} a line.
+ * Agent → master (the agent's stdout): binary frames, so that worker output is
+ * forwarded as it came, chunk by chunk, without being split or re-encoded.
+ * A frame is a 9-byte header — kind (u8), key (u32, big-endian), payload
+ * length (u32, big-endian) — then the payload. Kinds are in {@linkcode FRAME}.
+ *
+ * @module
+ */
+
+/** Version of the agent protocol. */
+export const AGENT_PROTOCOL_VERSION = 1;
+
+/** The first bytes an agent writes, so the master can tell our agent from shell noise. */
+export const AGENT_MAGIC = "DISTARCH-AGENT/1\n";
+
+/** Frame kinds. */
+export const FRAME = {
+  /** A chunk of an instance's stdout. */
+  stdout: 1,
+  /** A chunk of an instance's stderr. */
+  stderr: 2,
+  /** A JSON {@linkcode AgentEvent}. */
+  event: 3,
+} as const;
+
+/** Size of a frame header in bytes. */
+export const FRAME_HEADER = 9;
+
+/** What an agent needs to start one instance. */
+export interface AgentStartSpec {
+  /** Program and arguments. `argv[0]` is looked up on the host's PATH when it has no slash. */
+  argv: string[];
+  /** Working directory, if any. */
+  cwd?: string;
+  /** Extra environment variables. */
+  env: Record<string, string>;
+  /** Nice value, if any. */
+  priority?: number;
+  /** Written to the instance's stdin as its first line (the worker context). */
+  stdinLine: string;
+}
+
+/** A command from the master to an agent. */
+export type AgentCommand =
+  | { t: "start"; key: number; spec: AgentStartSpec }
+  | { t: "signal"; key: number; signal: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP" }
+  | { t: "hb" }
+  | { t: "bye" };
+
+/** An event from an agent to the master. */
+export type AgentEvent =
+  | { t: "ready"; v: number; pid: number; lease: number }
+  | { t: "started"; key: number; pid: number }
+  | { t: "exit"; key: number; code: number; signal: string | null }
+  | { t: "error"; key: number; message: string }
+  | { t: "hb" };
+
+/** Encodes one frame. */
+export function encodeFrame(kind: number, key: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, key);
+  view.setUint32(5, payload.length);
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes an {@linkcode AgentEvent} frame. */
+export function encodeEvent(event: AgentEvent): Uint8Array {
+  const key = "key" in event ? event.key : 0;
+  return encodeFrame(FRAME.event, key, encoder.encode(JSON.stringify(event)));
+}
+
+/** A decoded frame. The payload is a view into the decoder's buffer: copy it to keep it. */
+export interface Frame {
+  kind: number;
+  key: number;
+  payload: Uint8Array;
+}
+
+/**
+ * Splits a byte stream into frames, across chunk boundaries.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, FrameDecoder } from "./agent.ts";
+ * const d = new FrameDecoder();
+ * const frames = [...d.push(encodeFrame(1, 7, new Uint8Array([104, 105])))];
+ * // frames[0].key === 7
+ * ```
+ */
+export class FrameDecoder {
+  #buf: Uint8Array = new Uint8Array(0);
+
+  /** Bytes held that do not yet make a whole frame. */
+  get pending(): number {
+    return this.#buf.length;
+  }
+
+  /** Adds a chunk and yields every frame now complete. */
+  *push(chunk: Uint8Array): Generator<Frame> {
+    let buf = chunk;
+    if (this.#buf.length > 0) {
+      buf = new Uint8Array(this.#buf.length + chunk.length);
+      buf.set(this.#buf);
+      buf.set(chunk, this.#buf.length);
+    }
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let pos = 0;
+    while (buf.length - pos >= FRAME_HEADER) {
+      const len = view.getUint32(pos + 5);
+      if (buf.length - pos - FRAME_HEADER < len) break;
+      yield {
+        kind: view.getUint8(pos),
+        key: view.getUint32(pos + 1),
+        payload: buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len),
+      };
+      pos += FRAME_HEADER + len;
+    }
+    this.#buf = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
+  }
+}
