@@ -57,6 +57,8 @@ export interface InstanceSpec {
   label: string;
   /** Where it runs. */
   target: Target;
+  /** `groupIndex/processIndex/host`: instances with the same slot are scaled together. */
+  slot: string;
   /** What it runs. */
   exec: Exec;
   /** Working directory, if configured. */
@@ -87,8 +89,8 @@ function hostsOf(p: ProcessConfig): string[] {
   return p.type === "local" ? ["localhost"] : p.hosts;
 }
 
-/** Joins `path` and `command` like a shell would find a relative file. */
-function resolveScript(command: string, path: string | undefined, cwd: string): string {
+/** Where a relative `command` is found: in `path` (itself relative to `cwd`), else in `cwd`. */
+export function resolveScript(command: string, path: string | undefined, cwd: string): string {
   if (command.startsWith("/")) return command;
   const base = path === undefined ? cwd : path.startsWith("/") ? path : `${cwd}/${path}`;
   return `${base.replace(/\/+$/, "")}/${command}`;
@@ -147,6 +149,7 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
             group: g.name,
             host,
             label: `${cmdName}/${id}/${groupId}`,
+            slot: `${gi}/${pi}/${host}`,
             target: p.type === "local"
               ? { type: "local" }
               : { type: "remote", host, config: p, session: `${gi}/${pi}/${host}` },
@@ -175,4 +178,32 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
     });
   });
   return specs;
+}
+
+/**
+ * A copy of `spec` for another instance of the same group on the same host
+ * (used when a group is scaled up at run time).
+ */
+export function respec(
+  spec: InstanceSpec,
+  id: number,
+  groupId: number,
+  groupCount: number,
+): InstanceSpec {
+  const command = spec.context.group.command;
+  const cmdName = command.split("/").pop() || command;
+  return {
+    ...spec,
+    id,
+    groupId,
+    groupCount,
+    label: `${cmdName}/${id}/${groupId}`,
+    env: {
+      ...spec.env,
+      DISTARCH_ID: String(id),
+      DISTARCH_GROUP_ID: String(groupId),
+      DISTARCH_GROUP_COUNT: String(groupCount),
+    },
+    context: { ...spec.context, id, groupId, groupCount },
+  };
 }

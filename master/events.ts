@@ -1,0 +1,97 @@
+/**
+ * The launcher's events, the seed's hooks as a `kind`-tagged union, and the
+ * handler map a launcher takes.
+ *
+ * @module
+ */
+
+/** Where an instance is in its life. */
+export type InstanceState =
+  | "pending"
+  | "starting"
+  | "running"
+  | "stopping"
+  | "restarting"
+  | "suspended"
+  | "ended"
+  | "stopped"
+  | "failed";
+
+/** A snapshot of one instance, as `ps` shows it. */
+export interface InstanceInfo {
+  /** Unique id. */
+  id: number;
+  /** Rank in its group. */
+  groupId: number;
+  /** Instances in its group. */
+  groupCount: number;
+  /** Group name. */
+  group: string;
+  /** Host name. */
+  host: string;
+  /** `command/id/groupId`. */
+  label: string;
+  /** Current state. */
+  state: InstanceState;
+  /** Pid on its host while it runs. */
+  pid?: number;
+  /** When the current run started (ms since epoch). */
+  startedAt?: number;
+  /** When it last printed anything (ms since epoch). */
+  lastSeen?: number;
+  /** How many times it was started again. */
+  restarts: number;
+  /** Why its last run ended. */
+  lastReason?: StopReason;
+}
+
+/** Why a run of an instance ended. */
+export type StopReason =
+  | "ended" // it ended cleanly (exit 0 or the handler's `ended`)
+  | "crashed" // non-zero exit or killed by a signal it was not sent
+  | "timeout" // silent for too long, killed
+  | "stopped" // the launcher stopped it
+  | "suspended" // its group was suspended
+  | "lost" // the link to its host was lost
+  | "start-failed"; // it could not be started
+
+/** An event of the launcher. */
+export type LauncherEvent =
+  | { kind: "launcherStarting"; instances: number }
+  | { kind: "launcherStarted" }
+  | { kind: "check"; time: number }
+  | { kind: "launcherStopped" }
+  | { kind: "processCreated"; instance: InstanceInfo }
+  | { kind: "processStarted"; instance: InstanceInfo; pid: number }
+  | { kind: "processTimedOut"; instance: InstanceInfo; silentFor: number }
+  | {
+    kind: "processStopped";
+    instance: InstanceInfo;
+    reason: StopReason;
+    code: number | null;
+    signal: string | null;
+    willRestart: boolean;
+  }
+  | { kind: "processSeen"; instance: InstanceInfo; line: string };
+
+/** The event of a given kind. */
+export type EventOf<K extends LauncherEvent["kind"]> = Extract<LauncherEvent, { kind: K }>;
+
+/**
+ * Hooks, one per event kind, all optional. `processSeen` is called for every
+ * line an instance prints: keep it cheap.
+ */
+export type EventHandlers = {
+  [K in LauncherEvent["kind"]]?: (event: EventOf<K>) => void;
+};
+
+/** Calls the handler of `event.kind`, if any; a throwing handler never breaks the launcher. */
+export function emit<E extends LauncherEvent>(handlers: EventHandlers, event: E): void {
+  const h = handlers[event.kind] as ((e: E) => void) | undefined;
+  if (h === undefined) return;
+  try {
+    h(event);
+  } catch {
+    // a user hook must not break supervision
+  }
+}

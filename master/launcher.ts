@@ -1,0 +1,393 @@
+/**
+ * The master: runs groups of instances locally and on remote hosts, and
+ * returns when every instance has ended.
+ *
+ * @module
+ */
+
+import { validateGroups, validateLaunchOptions } from "./config.ts";
+import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
+import { defaultLogger } from "./log.ts";
+import { type InstanceSpec, plan, respec } from "./plan.ts";
+import { Instance, type SupervisorSettings } from "./process.ts";
+import { LocalTransport } from "./transports/local.ts";
+import type { Transport } from "./transports/types.ts";
+import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
+
+/** Options of a {@linkcode Launcher}. */
+export interface LauncherOptions extends LaunchOptions {
+  /** Where log records go. @default {text lines on stdout} */
+  logger?: Logger;
+  /** Event hooks. @default {{}} */
+  events?: EventHandlers;
+  /** Stop on SIGINT/SIGTERM (a second one forces the stop). @default {true} */
+  handleSignals?: boolean;
+  /** Directory relative commands and paths are resolved against. @default {Deno.cwd()} */
+  cwd?: string;
+}
+
+/** What {@linkcode Launcher.run} resolves to. */
+export interface RunSummary {
+  /** True when every instance ended cleanly or was stopped on request. */
+  ok: boolean;
+  /** Why `run()` returned. */
+  reason: "finished" | "stopped" | "max-running-time" | "signal";
+  /** The final state of each instance. */
+  instances: InstanceInfo[];
+}
+
+type FlushableLogger = Logger & { flush?: () => void };
+
+/**
+ * Starts groups of worker instances and supervises them.
+ *
+ * @example
+ * ```ts ignore
+ * import { Launcher } from "./launcher.ts";
+ * const launcher = new Launcher({ timeout: 10 });
+ * const summary = await launcher.run([{
+ *   name: "First Group",
+ *   command: "examples/script1.ts",
+ *   params: { message: "Hello World!" },
+ *   processes: [{ type: "local", instances: 3 }],
+ * }]);
+ * console.log(summary.ok);
+ * ```
+ */
+export class Launcher {
+  readonly #logger: FlushableLogger;
+  readonly #events: EventHandlers;
+  readonly #options: Required<LaunchOptions>;
+  readonly #handleSignals: boolean;
+  readonly #cwd: string;
+  #instances: Instance[] = [];
+  #settings: SupervisorSettings | undefined;
+  #ops = 0;
+  #transports = new Map<string, Transport>();
+  #running = false;
+  #stopping: Promise<void> | undefined;
+  #reason: RunSummary["reason"] = "finished";
+  #wake: (() => void) | undefined;
+  #suspended = new Set<string>();
+  #done: Promise<RunSummary> | undefined;
+
+  /** Creates a launcher; throws a `ConfigError` on invalid options. */
+  constructor(options: LauncherOptions = {}) {
+    const { logger, events = {}, handleSignals = true, cwd = Deno.cwd(), ...rest } = options;
+    const o = validateLaunchOptions(rest, []);
+    this.#logger = logger ?? defaultLogger();
+    this.#events = events;
+    this.#handleSignals = handleSignals;
+    this.#cwd = cwd;
+    this.#options = {
+      timeout: o.timeout ?? 30,
+      maxProcessTimeouts: o.maxProcessTimeouts ?? 3,
+      maxRunningTime: o.maxRunningTime ?? 0,
+      restart: o.restart ?? "on-failure",
+      maxRestarts: o.maxRestarts ?? 5,
+      gracePeriod: o.gracePeriod ?? 10,
+      backoffInitial: o.backoffInitial ?? 1,
+      backoffMax: o.backoffMax ?? 60,
+      backoffReset: o.backoffReset ?? 30,
+      checkInterval: o.checkInterval ?? 1,
+      service: o.service ?? false,
+    };
+  }
+
+  /**
+   * Validates `groups`, starts every instance and resolves when all of them
+   * have ended (in service mode, or while a group is suspended: when
+   * {@linkcode Launcher.stop} is called). Throws a `ConfigError` before
+   * anything starts when the config is invalid.
+   */
+  run(groups: readonly GroupConfig[]): Promise<RunSummary> {
+    if (this.#running) return Promise.reject(new Error("Launcher.run() is already running"));
+    const valid = validateGroups(groups, { cwd: this.#cwd });
+    this.#running = true;
+    this.#done = this.#run(valid).finally(() => {
+      this.#running = false;
+    });
+    return this.#done;
+  }
+
+  async #run(groups: GroupConfig[]): Promise<RunSummary> {
+    const o = this.#options;
+    const specs = plan(groups, { timeout: o.timeout, cwd: this.#cwd });
+    const settings: SupervisorSettings = {
+      restart: o.restart,
+      maxRestarts: o.maxRestarts,
+      maxProcessTimeouts: o.maxProcessTimeouts,
+      graceMs: o.gracePeriod * 1000,
+      backoffInitialMs: o.backoffInitial * 1000,
+      backoffMaxMs: o.backoffMax * 1000,
+      backoffResetMs: o.backoffReset * 1000,
+    };
+    this.#settings = settings;
+    this.#stopping = undefined;
+    this.#reason = "finished";
+    this.#suspended = new Set(o.service ? groups.map((g) => g.name) : []);
+    const instances: Instance[] = [];
+    for (const spec of specs) {
+      const transport = await this.#transportFor(spec.target);
+      instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
+    }
+    this.#instances = instances;
+    const started = Date.now();
+    this.#log("info", `starting ${specs.length} instances in ${groups.length} groups`);
+    emit(this.#events, { kind: "launcherStarting", instances: specs.length });
+    const removeSignals = this.#handleSignals ? this.#listenSignals() : () => {};
+    const tick = setInterval(() => this.#check(started), o.checkInterval * 1000);
+    try {
+      for (const inst of instances) {
+        if (this.#suspended.has(inst.spec.group)) await inst.stop("suspended");
+        else inst.start();
+      }
+      emit(this.#events, { kind: "launcherStarted" });
+      while (true) {
+        await Promise.all(this.#instances.map((i) => i.whenDone()));
+        if (this.#instances.some((i) => !i.done)) continue;
+        if (this.#stopping !== undefined) break;
+        const waiting = o.service || this.#ops > 0 ||
+          this.#instances.some((i) => i.state === "suspended");
+        if (!waiting) break;
+        await new Promise<void>((resolve) => this.#wake = resolve);
+        this.#wake = undefined;
+      }
+      await this.#stopping;
+    } finally {
+      clearInterval(tick);
+      removeSignals();
+      await Promise.all([...this.#transports.values()].map((t) => t.close().catch(() => {})));
+      this.#transports.clear();
+    }
+    const infos = this.#instances.map((i) => i.info());
+    const ok = infos.every((i) =>
+      i.state === "ended" || i.state === "stopped" || i.state === "suspended"
+    );
+    this.#log(ok ? "info" : "warning", `all instances are done (${summarise(infos)})`);
+    emit(this.#events, { kind: "launcherStopped" });
+    this.#logger.flush?.();
+    return { ok, reason: this.#reason, instances: infos };
+  }
+
+  async #transportFor(target: InstanceSpec["target"]): Promise<Transport> {
+    const key = target.type === "local" ? "local" : target.session;
+    const known = this.#transports.get(key);
+    if (known !== undefined) return known;
+    let t: Transport;
+    if (target.type === "local") t = new LocalTransport();
+    else {
+      const { SshTransport } = await import("./transports/ssh.ts");
+      t = new SshTransport({
+        host: target.host,
+        config: target.config,
+        logger: this.#logger,
+        gracePeriod: this.#options.gracePeriod,
+      });
+    }
+    this.#transports.set(key, t);
+    return t;
+  }
+
+  #check(started: number): void {
+    const now = Date.now();
+    emit(this.#events, { kind: "check", time: now });
+    for (const inst of this.#instances) inst.check(now);
+    const max = this.#options.maxRunningTime;
+    if (max > 0 && now - started >= max * 1000 && this.#stopping === undefined) {
+      this.#log("notice", `maximum running time of ${max} s reached, stopping`);
+      this.#reason = "max-running-time";
+      void this.stop();
+    }
+  }
+
+  #listenSignals(): () => void {
+    let count = 0;
+    const onSignal = (name: string) => () => {
+      count++;
+      this.#reason = "signal";
+      if (count === 1) {
+        this.#log("notice", `received ${name}, stopping (send it again to force)`);
+        void this.stop();
+      } else {
+        this.#log("warning", `received ${name} again, killing every instance now`);
+        for (const inst of this.#instances) void inst.stop("stopped", 0);
+      }
+    };
+    const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], [
+      "SIGTERM",
+      onSignal("SIGTERM"),
+    ]];
+    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+    return () => {
+      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    };
+  }
+
+  /**
+   * Stops every instance gracefully (SIGTERM, then SIGKILL to its process
+   * group after the grace period) and resolves once `run()` has returned.
+   */
+  stop(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    if (this.#stopping === undefined) {
+      if (this.#reason === "finished") this.#reason = "stopped";
+      this.#log("info", "stopping every instance");
+      this.#stopping = Promise.all(this.#instances.map((i) => i.stop("stopped"))).then(() => {});
+      this.#wake?.();
+    }
+    return this.#stopping.then(() => this.#done).then(() => {});
+  }
+
+  /**
+   * Stops a group's instances (at once with `force`, else gracefully) and
+   * keeps them stopped until {@linkcode Launcher.resumeGroup}.
+   */
+  async suspendGroup(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const members = this.#members(name);
+    this.#suspended.add(name);
+    this.#log("notice", `suspending group ${JSON.stringify(name)}`);
+    const grace = options.force ? 0 : this.#options.gracePeriod * 1000;
+    await Promise.all(members.map((i) => i.stop("suspended", grace)));
+  }
+
+  /** Starts a suspended group's instances again, with their ids. */
+  resumeGroup(name: string): void {
+    const members = this.#members(name);
+    this.#suspended.delete(name);
+    this.#log("notice", `resuming group ${JSON.stringify(name)}`);
+    for (const i of members) if (i.state === "suspended") i.start();
+    this.#wake?.();
+  }
+
+  /** Suspends every group. */
+  async suspendAll(options: { force?: boolean } = {}): Promise<void> {
+    await Promise.all(this.groupNames().map((g) => this.suspendGroup(g, options)));
+  }
+
+  /** Resumes every group. */
+  resumeAll(): void {
+    for (const g of this.groupNames()) this.resumeGroup(g);
+  }
+
+  /**
+   * Changes the number of instances per host of a group at run time. New
+   * instances get the next free ids; when scaling down, the instances with
+   * the highest `groupId` on each host are stopped gracefully and removed.
+   * Instances already running keep the `groupCount` they were started with.
+   */
+  async scaleGroup(name: string, instancesPerHost: number): Promise<void> {
+    if (!Number.isInteger(instancesPerHost) || instancesPerHost < 1) {
+      throw new RangeError(
+        `Cannot scale group ${JSON.stringify(name)}: instances must be an integer >= 1, got ${instancesPerHost}`,
+      );
+    }
+    const members = this.#members(name);
+    const settings = this.#settings;
+    if (settings === undefined) throw new Error("the launcher is not running");
+    const slots = new Map<string, Instance[]>();
+    for (const m of members) {
+      const list = slots.get(m.spec.slot) ?? [];
+      list.push(m);
+      slots.set(m.spec.slot, list);
+    }
+    const groupCount = slots.size * instancesPerHost;
+    let nextId = Math.max(...this.#instances.map((i) => i.spec.id));
+    let nextGroupId = Math.max(...members.map((i) => i.spec.groupId));
+    const added: Instance[] = [];
+    const removed: Instance[] = [];
+    for (const list of slots.values()) {
+      list.sort((a, b) => a.spec.groupId - b.spec.groupId);
+      const first = list[0]!;
+      for (let n = list.length; n < instancesPerHost; n++) {
+        const spec = respec(first.spec, ++nextId, ++nextGroupId, groupCount);
+        const transport = await this.#transportFor(spec.target);
+        added.push(new Instance(spec, transport, this.#logger, this.#events, settings));
+      }
+      removed.push(...list.slice(instancesPerHost));
+    }
+    this.#log(
+      "notice",
+      `scaling group ${JSON.stringify(name)} to ${instancesPerHost} per host (+${added.length}, -${removed.length})`,
+    );
+    this.#ops++;
+    try {
+      this.#instances.push(...added);
+      const suspended = this.#suspended.has(name);
+      for (const inst of added) {
+        if (suspended) await inst.stop("suspended");
+        else inst.start();
+      }
+      await Promise.all(removed.map((i) => i.stop("stopped")));
+      this.#instances = this.#instances.filter((i) => !removed.includes(i));
+    } finally {
+      this.#ops--;
+      this.#wake?.();
+    }
+  }
+
+  /**
+   * Restarts a group one instance at a time: the next one is stopped only
+   * once the new one is alive (running and has printed or pinged). Throws
+   * when a new instance is not alive within `aliveTimeout` seconds, leaving
+   * the rest untouched.
+   */
+  async restartGroup(name: string, options: { aliveTimeout?: number } = {}): Promise<void> {
+    const { aliveTimeout = 30 } = options;
+    const members = this.#members(name);
+    this.#log("notice", `rolling restart of group ${JSON.stringify(name)}`);
+    this.#ops++;
+    try {
+      for (const inst of members) {
+        if (this.#stopping !== undefined) return;
+        if (inst.state === "suspended") continue;
+        await inst.stop("stopped");
+        inst.start();
+        const deadline = Date.now() + aliveTimeout * 1000;
+        while (!inst.alive) {
+          if (Date.now() > deadline || inst.done) {
+            throw new Error(
+              `rolling restart of group ${JSON.stringify(name)} halted: ${inst.spec.label} on ${inst.spec.host} ` +
+                `is not alive after ${aliveTimeout} s (state ${inst.state})`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    } finally {
+      this.#ops--;
+      this.#wake?.();
+    }
+  }
+
+  /** Names of the groups being run. */
+  groupNames(): string[] {
+    return [...new Set(this.#instances.map((i) => i.spec.group))];
+  }
+
+  /** A snapshot of every instance. */
+  list(): InstanceInfo[] {
+    return this.#instances.map((i) => i.info());
+  }
+
+  #members(name: string): Instance[] {
+    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
+    const members = this.#instances.filter((i) => i.spec.group === name);
+    if (members.length === 0) {
+      throw new Error(
+        `no group named ${JSON.stringify(name)} (groups: ${this.groupNames().join(", ")})`,
+      );
+    }
+    return members;
+  }
+
+  #log(level: "info" | "notice" | "warning" | "error", message: string): void {
+    this.#logger.log({ level, message, time: Date.now() });
+  }
+}
+
+function summarise(infos: InstanceInfo[]): string {
+  const counts = new Map<string, number>();
+  for (const i of infos) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(", ");
+}

@@ -1,0 +1,53 @@
+/**
+ * The master side of distarch: a {@linkcode Launcher} runs groups of worker
+ * instances on this machine and on remote hosts, relays their logs, keeps
+ * them alive and stops them cleanly.
+ *
+ * @example
+ * ```ts ignore
+ * import { Launcher } from "./mod.ts";
+ *
+ * const launcher = new Launcher();
+ * const summary = await launcher.run([
+ *   {
+ *     name: "First Group",
+ *     command: "examples/script1.ts",
+ *     params: { message: "Hello World!" },
+ *     processes: [
+ *       { type: "local", instances: 3 },
+ *       { type: "remote", hosts: ["remote-server-1", "remote-server-2"], instances: 2 },
+ *     ],
+ *   },
+ * ]);
+ * if (!summary.ok) Deno.exitCode = 1;
+ * ```
+ *
+ * @module
+ */
+
+export { Launcher } from "./launcher.ts";
+export type { LauncherOptions, RunSummary } from "./launcher.ts";
+export { ConfigError, validateConfig, validateGroups, validateLaunchOptions } from "./config.ts";
+export type { Config, ConfigIssue, ValidateGroupsOptions } from "./config.ts";
+export { configSchema } from "./config_schema.ts";
+export { defaultLogger, formatJson, formatText, writerLogger } from "./log.ts";
+export type { FlushingLogger, SyncWriter, WriterLoggerOptions } from "./log.ts";
+export type {
+  EventHandlers,
+  EventOf,
+  InstanceInfo,
+  InstanceState,
+  LauncherEvent,
+  StopReason,
+} from "./events.ts";
+export type {
+  GroupConfig,
+  LaunchOptions,
+  LocalProcessConfig,
+  Logger,
+  LogRecord,
+  ProcessConfig,
+  RemoteProcessConfig,
+  RestartPolicy,
+  Settings,
+} from "./types.ts";

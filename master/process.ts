@@ -1,0 +1,461 @@
+/**
+ * One supervised instance: starts it through its transport, relays its
+ * output as log records, watches its liveness, restarts it by policy with
+ * backoff, and stops it (SIGTERM, grace, SIGKILL to its process group).
+ *
+ * @module
+ */
+
+import { decodeMessage, type Level, PREFIX, STDERR_LEVEL } from "../protocol/worker.ts";
+import { LineSplitter } from "./_lines.ts";
+import {
+  emit,
+  type EventHandlers,
+  type InstanceInfo,
+  type InstanceState,
+  type StopReason,
+} from "./events.ts";
+import type { InstanceSpec } from "./plan.ts";
+import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
+import { StartError } from "./transports/types.ts";
+import type { Logger, LogRecord, RestartPolicy } from "./types.ts";
+
+/** Supervision settings, in milliseconds where they are times. */
+export interface SupervisorSettings {
+  /** Restart policy. */
+  restart: RestartPolicy;
+  /** Consecutive failed runs before giving up. */
+  maxRestarts: number;
+  /** Consecutive hangs before giving up. */
+  maxProcessTimeouts: number;
+  /** SIGTERM → SIGKILL delay. */
+  graceMs: number;
+  /** First backoff delay. */
+  backoffInitialMs: number;
+  /** Largest backoff delay. */
+  backoffMaxMs: number;
+  /** Uptime after which the failure count resets. */
+  backoffResetMs: number;
+}
+
+const TAIL = 10;
+
+/** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
+export function backoffDelay(
+  failures: number,
+  initialMs: number,
+  maxMs: number,
+  random: number = Math.random(),
+): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (0.5 + random / 2));
+}
+
+/** One instance under supervision. */
+export class Instance {
+  readonly spec: InstanceSpec;
+  readonly #transport: Transport;
+  readonly #logger: Logger;
+  readonly #events: EventHandlers;
+  readonly #set: SupervisorSettings;
+  #state: InstanceState = "pending";
+  #running: RunningInstance | undefined;
+  #startAbort: AbortController | undefined;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #killTimer: ReturnType<typeof setTimeout> | undefined;
+  #startedAt: number | undefined;
+  #lastSeen: number | undefined;
+  #restarts = 0;
+  #failures = 0;
+  #timeouts = 0;
+  #ended = false;
+  #seen = false;
+  #reason: StopReason | undefined; // why the current run is being ended by us
+  #lastReason: StopReason | undefined;
+  #tail: string[] = [];
+  #tailPos = 0;
+  #loop: Promise<void> = Promise.resolve();
+  #settled: (() => void) | undefined;
+
+  /** Creates the instance (it does not start). */
+  constructor(
+    spec: InstanceSpec,
+    transport: Transport,
+    logger: Logger,
+    events: EventHandlers,
+    settings: SupervisorSettings,
+  ) {
+    this.spec = spec;
+    this.#transport = transport;
+    this.#logger = logger;
+    this.#events = events;
+    this.#set = settings;
+  }
+
+  /** Current state. */
+  get state(): InstanceState {
+    return this.#state;
+  }
+
+  /** True once the current run has printed anything (or pinged). */
+  get alive(): boolean {
+    return this.#state === "running" && this.#seen;
+  }
+
+  /** True when it will not run again unless resumed. */
+  get done(): boolean {
+    const s = this.#state;
+    return s === "ended" || s === "stopped" || s === "failed" || s === "suspended";
+  }
+
+  /** Snapshot for `ps` and events. */
+  info(): InstanceInfo {
+    const s = this.spec;
+    return {
+      id: s.id,
+      groupId: s.groupId,
+      groupCount: s.groupCount,
+      group: s.group,
+      host: s.host,
+      label: s.label,
+      state: this.#state,
+      ...(this.#running !== undefined ? { pid: this.#running.pid } : {}),
+      ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
+      ...(this.#lastSeen !== undefined ? { lastSeen: this.#lastSeen } : {}),
+      restarts: this.#restarts,
+      ...(this.#lastReason !== undefined ? { lastReason: this.#lastReason } : {}),
+    };
+  }
+
+  /** Resolves when the instance reaches a `done` state. */
+  whenDone(): Promise<void> {
+    if (this.done && this.#running === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.#settled;
+      this.#settled = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Starts it (from pending, suspended, ended, stopped or failed). */
+  start(): void {
+    if (this.#state === "running" || this.#state === "starting" || this.#state === "stopping") {
+      return;
+    }
+    this.#clearRestart();
+    this.#failures = 0;
+    this.#timeouts = 0;
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Stops it: SIGTERM, then SIGKILL to its process group after the grace
+   * period (at once when `graceMs` is 0). Resolves when it is gone.
+   */
+  async stop(reason: "stopped" | "suspended", graceMs: number = this.#set.graceMs): Promise<void> {
+    const final = reason === "suspended" ? "suspended" : "stopped";
+    if (this.#running === undefined) {
+      if (this.#state === "starting") {
+        this.#reason ??= reason;
+        this.#startAbort?.abort(new Error(reason));
+      } else if (this.#state === "restarting" || this.#state === "pending") {
+        this.#clearRestart();
+        this.#cancelWait?.();
+        this.#setDone(final);
+      } else if (this.#state === "suspended" && reason === "stopped") {
+        this.#setDone("stopped");
+      }
+      await this.#loop;
+      return;
+    }
+    this.#reason ??= reason;
+    this.#state = "stopping";
+    this.#terminate(graceMs);
+    await this.#loop;
+  }
+
+  /** Periodic liveness check. */
+  check(now: number): void {
+    const timeout = this.spec.timeout;
+    if (timeout <= 0 || this.#state !== "running" || this.#lastSeen === undefined) return;
+    const silent = now - this.#lastSeen;
+    if (silent < timeout * 1000) return;
+    this.#timeouts++;
+    this.#log(
+      "warning",
+      `hung: no output for ${Math.round(silent / 1000)} s (timeout ${timeout} s), killing it`,
+    );
+    emit(this.#events, { kind: "processTimedOut", instance: this.info(), silentFor: silent });
+    this.#reason ??= "timeout";
+    this.#state = "stopping";
+    this.#terminate(this.#set.graceMs);
+  }
+
+  #terminate(graceMs: number): void {
+    const running = this.#running;
+    if (running === undefined) return;
+    if (graceMs <= 0) {
+      running.kill("SIGKILL");
+      return;
+    }
+    running.kill("SIGTERM");
+    if (this.#killTimer === undefined) {
+      this.#killTimer = setTimeout(() => {
+        this.#killTimer = undefined;
+        this.#log("warning", `still running ${graceMs / 1000} s after SIGTERM, sending SIGKILL`);
+        running.kill("SIGKILL");
+      }, graceMs);
+    }
+  }
+
+  #clearRestart(): void {
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+  }
+
+  #setDone(state: "ended" | "stopped" | "failed" | "suspended"): void {
+    this.#state = state;
+    const s = this.#settled;
+    this.#settled = undefined;
+    s?.();
+  }
+
+  #log(level: Level, message: string, context?: Record<string, unknown>): void {
+    const s = this.spec;
+    const record: LogRecord = {
+      level,
+      message,
+      time: Date.now(),
+      group: s.group,
+      host: s.host,
+      instance: s.label,
+      id: s.id,
+      groupId: s.groupId,
+    };
+    if (context !== undefined) record.context = context;
+    this.#logger.log(record);
+  }
+
+  #makeOutput(): (stream: "stdout" | "stderr", chunk: Uint8Array) => void {
+    const s = this.spec;
+    const logger = this.#logger;
+    const events = this.#events;
+    const seen = events.processSeen !== undefined;
+    let now = 0;
+    const onLine = (level: Level, line: string, cut: boolean) => {
+      this.#tail[this.#tailPos] = line;
+      this.#tailPos = (this.#tailPos + 1) % TAIL;
+      let message = line;
+      let context: Record<string, unknown> | undefined;
+      if (level === "info" && line.startsWith(PREFIX)) {
+        const msg = decodeMessage(line.slice(PREFIX.length));
+        if (msg !== undefined) {
+          if (msg.t === "ping") return;
+          if (msg.t === "ended") {
+            this.#ended = true;
+            return;
+          }
+          level = msg.level;
+          message = msg.msg;
+          context = msg.ctx;
+        }
+      }
+      if (cut) message += ` [line cut at ${line.length} characters]`;
+      if (seen) emit(events, { kind: "processSeen", instance: this.info(), line });
+      const record: LogRecord = {
+        level,
+        message,
+        time: now,
+        group: s.group,
+        host: s.host,
+        instance: s.label,
+        id: s.id,
+        groupId: s.groupId,
+      };
+      if (context !== undefined) record.context = context;
+      logger.log(record);
+    };
+    const out = new LineSplitter((line, cut) => onLine("info", line, cut));
+    const err = new LineSplitter((line, cut) => onLine(STDERR_LEVEL, line, cut));
+    this.#flushOutput = () => {
+      now = Date.now();
+      out.flush();
+      err.flush();
+    };
+    return (stream, chunk) => {
+      now = Date.now();
+      this.#lastSeen = now;
+      this.#seen = true;
+      (stream === "stdout" ? out : err).push(chunk);
+    };
+  }
+
+  #flushOutput: () => void = () => {};
+
+  async #run(): Promise<void> {
+    while (true) {
+      this.#state = "starting";
+      this.#reason = undefined;
+      this.#ended = false;
+      this.#seen = false;
+      this.#tail.length = 0;
+      this.#tailPos = 0;
+      const abort = new AbortController();
+      this.#startAbort = abort;
+      const onOutput = this.#makeOutput();
+      emit(this.#events, { kind: "processCreated", instance: this.info() });
+      let status: ExitStatus | undefined;
+      let startError: unknown;
+      try {
+        this.#running = await this.#transport.start(this.spec, onOutput, abort.signal);
+      } catch (error) {
+        startError = error;
+      } finally {
+        this.#startAbort = undefined;
+      }
+      if (this.#running !== undefined) {
+        const running = this.#running;
+        this.#startedAt = Date.now();
+        this.#lastSeen = this.#startedAt;
+        if (this.#state === "starting") this.#state = "running";
+        this.#log("info", `started (pid ${running.pid})`);
+        emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
+        status = await running.status;
+        this.#flushOutput();
+        if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
+        this.#killTimer = undefined;
+      }
+      const next = this.#afterRun(status, startError, abort.signal.aborted);
+      this.#running = undefined;
+      if (next === undefined) return;
+      this.#restarts++;
+      this.#state = "restarting";
+      const go = await new Promise<boolean>((resolve) => {
+        this.#restartTimer = setTimeout(() => {
+          this.#restartTimer = undefined;
+          resolve(true);
+        }, next);
+        this.#cancelWait = () => resolve(false);
+      });
+      this.#cancelWait = undefined;
+      if (!go) return;
+    }
+  }
+
+  #cancelWait: (() => void) | undefined;
+
+  /** Decides what follows a run: a restart delay in ms, or undefined when done. */
+  #afterRun(
+    status: ExitStatus | undefined,
+    startError: unknown,
+    aborted: boolean,
+  ): number | undefined {
+    const set = this.#set;
+    const uptime = this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt;
+    let reason: StopReason;
+    if (status === undefined) {
+      if (aborted || this.#reason !== undefined) {
+        reason = this.#reason ?? "stopped";
+      } else {
+        reason = "start-failed";
+        const why = startError instanceof Error ? startError.message : String(startError);
+        this.#log("error", `could not be started: ${why}`);
+      }
+    } else if (this.#reason !== undefined) reason = this.#reason;
+    else if (status.lost !== undefined) reason = "lost";
+    else if (this.#ended || status.code === 0) reason = "ended";
+    else reason = "crashed";
+    this.#lastReason = reason;
+    if (uptime >= set.backoffResetMs) this.#failures = 0;
+    if (reason !== "timeout" && status !== undefined && uptime >= set.backoffResetMs) {
+      this.#timeouts = 0;
+    }
+    const code = status?.code ?? null;
+    const signal = status?.signal ?? null;
+    const exitText = status === undefined
+      ? ""
+      : signal !== null
+      ? `killed by ${signal}`
+      : `exit code ${code}`;
+
+    let delay: number | undefined;
+    let final: "ended" | "stopped" | "failed" | "suspended" = "stopped";
+    switch (reason) {
+      case "stopped":
+      case "suspended":
+        final = reason;
+        if (status !== undefined) this.#log("info", `${reason} (${exitText})`);
+        break;
+      case "ended":
+        final = "ended";
+        this.#log("info", `ended (${exitText})`);
+        if (set.restart === "always") {
+          delay = backoffDelay(1, set.backoffInitialMs, set.backoffMaxMs);
+        }
+        break;
+      case "lost":
+        this.#log("warning", `lost: ${status?.lost}; will start it again when the host is back`);
+        delay = 0;
+        break;
+      case "timeout":
+        if (this.#timeouts >= set.maxProcessTimeouts) {
+          final = "failed";
+          this.#log("error", `given up: hung ${this.#timeouts} times in a row (${exitText})`);
+        } else {
+          delay = 0;
+        }
+        break;
+      case "crashed":
+      case "start-failed": {
+        this.#failures++;
+        const fatal = startError instanceof StartError && startError.fatal;
+        const tail = this.#tailLines();
+        if (reason === "crashed") {
+          this.#log(
+            "error",
+            `crashed (${exitText})`,
+            tail.length > 0 ? { lastLines: tail } : undefined,
+          );
+        }
+        if (set.restart === "never" || fatal) {
+          final = "failed";
+          if (fatal) this.#log("error", "given up: this cannot work by retrying");
+        } else if (this.#failures > set.maxRestarts) {
+          final = "failed";
+          this.#log(
+            "error",
+            `given up after ${this.#failures} failed runs in a row (last: ${
+              reason === "crashed" ? exitText : "could not be started"
+            })`,
+            tail.length > 0 ? { lastLines: tail } : undefined,
+          );
+        } else {
+          delay = backoffDelay(this.#failures, set.backoffInitialMs, set.backoffMaxMs);
+          this.#log(
+            "notice",
+            `restarting in ${(delay / 1000).toFixed(1)} s (failure ${this.#failures})`,
+          );
+        }
+        break;
+      }
+    }
+    emit(this.#events, {
+      kind: "processStopped",
+      instance: this.info(),
+      reason,
+      code,
+      signal,
+      willRestart: delay !== undefined,
+    });
+    if (delay === undefined) this.#setDone(final);
+    return delay;
+  }
+
+  #tailLines(): string[] {
+    const t = this.#tail;
+    if (t.length < TAIL) return t.slice();
+    return [...t.slice(this.#tailPos), ...t.slice(0, this.#tailPos)];
+  }
+}
