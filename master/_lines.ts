@@ -1,23 +1,28 @@
 /**
- * Splits a byte stream into lines, chunk by chunk. Invalid UTF-8 becomes
- * U+FFFD; a line longer than `maxLine` is cut (the cut is reported through
- * the `cut` flag) and the rest of it dropped, so memory stays bounded.
+ * Splits a byte stream into lines, chunk by chunk, without decoding: each
+ * line is handed over as a range of a buffer, so the common case (a plain
+ * line relayed to a text log) never builds a string. A line longer than
+ * `maxLine` bytes is cut (the `cut` flag says so) and the rest of it dropped,
+ * so memory stays bounded.
  *
  * @module
  */
 
-/** Receives one whole line (no newline, no trailing `\r`). */
-export type LineHandler = (line: string, cut: boolean) => void;
+/**
+ * Receives one whole line: `buf[start..end)`, without the newline or a
+ * trailing `\r`. The range is only valid during the call.
+ */
+export type LineHandler = (buf: Uint8Array, start: number, end: number, cut: boolean) => void;
 
-/** Default longest line kept, in UTF-16 units. */
+/** Default longest line kept, in bytes. */
 export const MAX_LINE = 64 * 1024;
 
 /** A line splitter for one stream. */
 export class LineSplitter {
-  readonly #decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
   readonly #onLine: LineHandler;
   readonly #max: number;
-  #partial = "";
+  #partial: Uint8Array = new Uint8Array(256);
+  #plen = 0;
   #dropping = false;
 
   /** Creates a splitter calling `onLine` for each line. */
@@ -28,59 +33,62 @@ export class LineSplitter {
 
   /** Feeds a chunk; calls the handler for each line it completes. */
   push(chunk: Uint8Array): void {
-    const text = this.#decoder.decode(chunk, { stream: true });
-    let start = 0;
-    let nl = text.indexOf("\n");
+    let nl = chunk.indexOf(10);
     if (nl < 0) {
-      this.#append(text);
+      this.#append(chunk, 0, chunk.length);
       return;
     }
-    // the first line continues what is pending
-    this.#finish(text.slice(0, nl));
-    start = nl + 1;
-    const onLine = this.#onLine;
-    const max = this.#max;
-    while ((nl = text.indexOf("\n", start)) >= 0) {
-      let end = nl;
-      if (end > start && text.charCodeAt(end - 1) === 13) end--;
-      if (end - start > max) onLine(text.slice(start, start + max), true);
-      else onLine(text.slice(start, end), false);
+    if (this.#plen > 0 || this.#dropping) {
+      this.#append(chunk, 0, nl);
+      if (!this.#dropping) this.#emit(this.#partial, 0, this.#plen);
+      this.#plen = 0;
+      this.#dropping = false;
+    } else {
+      this.#emit(chunk, 0, nl);
+    }
+    let start = nl + 1;
+    while ((nl = chunk.indexOf(10, start)) >= 0) {
+      this.#emit(chunk, start, nl);
       start = nl + 1;
     }
-    if (start < text.length) this.#append(text.slice(start));
+    if (start < chunk.length) this.#append(chunk, start, chunk.length);
   }
 
   /** Ends the stream: a last line without newline is still handed over. */
   flush(): void {
-    const rest = this.#decoder.decode();
-    if (rest !== "") this.#append(rest);
-    if (this.#partial !== "" && !this.#dropping) this.#onLine(this.#partial, false);
-    this.#partial = "";
+    if (this.#plen > 0 && !this.#dropping) this.#emit(this.#partial, 0, this.#plen);
+    this.#plen = 0;
     this.#dropping = false;
   }
 
-  #append(text: string): void {
-    if (this.#dropping) return;
-    const joined = this.#partial + text;
-    if (joined.length > this.#max) {
-      this.#onLine(joined.slice(0, this.#max), true);
-      this.#partial = "";
-      this.#dropping = true;
-    } else {
-      this.#partial = joined;
-    }
+  #emit(buf: Uint8Array, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 13) end--;
+    if (end - start > this.#max) this.#onLine(buf, start, start + this.#max, true);
+    else this.#onLine(buf, start, end, false);
   }
 
-  #finish(tail: string): void {
-    if (this.#dropping) {
-      this.#dropping = false;
-      this.#partial = "";
+  #append(chunk: Uint8Array, start: number, end: number): void {
+    if (this.#dropping) return;
+    const n = end - start;
+    if (this.#plen + n > this.#max) {
+      // keep what fits, hand it over as a cut line, drop the rest of the line
+      const room = this.#max - this.#plen;
+      this.#grow(this.#max);
+      this.#partial.set(chunk.subarray(start, start + room), this.#plen);
+      this.#onLine(this.#partial, 0, this.#max, true);
+      this.#plen = 0;
+      this.#dropping = true;
       return;
     }
-    let line = this.#partial + tail;
-    this.#partial = "";
-    if (line.endsWith("\r")) line = line.slice(0, -1);
-    if (line.length > this.#max) this.#onLine(line.slice(0, this.#max), true);
-    else this.#onLine(line, false);
+    this.#grow(this.#plen + n);
+    this.#partial.set(chunk.subarray(start, end), this.#plen);
+    this.#plen += n;
+  }
+
+  #grow(size: number): void {
+    if (size <= this.#partial.length) return;
+    const next = new Uint8Array(Math.max(size, this.#partial.length * 2));
+    next.set(this.#partial.subarray(0, this.#plen));
+    this.#partial = next;
   }
 }

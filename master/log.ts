@@ -63,18 +63,38 @@ export interface FlushingLogger extends Logger {
   flush(): void;
 }
 
+/**
+ * A logger with a fast path for plain relayed lines: the launcher asks once
+ * for the bytes that start a line with given tags ({@linkcode RawLogger.prefix}),
+ * then hands over each line's bytes as they came ({@linkcode RawLogger.raw}),
+ * with no string built per line.
+ */
+export interface RawLogger extends FlushingLogger {
+  /** The bytes that start the line of a record with these tags (its message follows). */
+  prefix(record: Omit<LogRecord, "message" | "time">): Uint8Array;
+  /** Writes `prefix`, `bytes[start..end)` and a newline, in order with {@linkcode Logger.log}. */
+  raw(prefix: Uint8Array, bytes: Uint8Array, start: number, end: number): void;
+}
+
+/** True when `logger` has the {@linkcode RawLogger} fast path. */
+export function isRawLogger(logger: Logger): logger is RawLogger {
+  const l = logger as Partial<RawLogger>;
+  return typeof l.raw === "function" && typeof l.prefix === "function";
+}
+
 /** Options of {@linkcode writerLogger}. */
 export interface WriterLoggerOptions {
   /** Line format. @default {"text"} */
   format?: "text" | "json";
-  /** Bytes (roughly, in UTF-16 units) buffered before a write. @default {65536} */
+  /** Bytes buffered before a write. @default {262144} */
   bufferSize?: number;
 }
 
 /**
- * A logger that writes one line a record to `writer`, buffered: whatever is
+ * A logger that writes one line a record to `writer`, buffered: what is
  * buffered is written when the buffer is full, on the next macrotask, or on
- * {@linkcode FlushingLogger.flush}.
+ * {@linkcode FlushingLogger.flush}. The text format has the
+ * {@linkcode RawLogger} fast path.
  *
  * @example
  * ```ts
@@ -88,34 +108,61 @@ export function writerLogger(
   writer: SyncWriter,
   options: WriterLoggerOptions = {},
 ): FlushingLogger {
-  const { format = "text", bufferSize = 65536 } = options;
+  const { format = "text", bufferSize = 262144 } = options;
   const fmt = format === "json" ? formatJson : formatText;
   const encoder = new TextEncoder();
-  let buf = "";
+  let buf = new Uint8Array(bufferSize);
+  let pos = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   function flush() {
     if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
-    if (buf === "") return;
-    const bytes = encoder.encode(buf);
-    buf = "";
     let off = 0;
     try {
-      while (off < bytes.length) off += writer.writeSync(bytes.subarray(off));
+      while (off < pos) off += writer.writeSync(buf.subarray(off, pos));
     } catch {
       // the output is gone (closed pipe): drop, never crash the master
     }
+    pos = 0;
   }
-  return {
+  function room(n: number) {
+    if (pos + n > buf.length) {
+      flush();
+      if (n > buf.length) buf = new Uint8Array(n);
+    }
+    if (timer === undefined) timer = setTimeout(flush, 0);
+  }
+  const logger: FlushingLogger = {
     log(record: LogRecord) {
-      buf += fmt(record) + "\n";
-      if (buf.length >= bufferSize) flush();
-      else if (timer === undefined) timer = setTimeout(flush, 0);
+      const text = fmt(record) + "\n";
+      room(text.length * 3);
+      pos += encoder.encodeInto(text, buf.subarray(pos)).written;
     },
     flush,
   };
+  if (format === "json") return logger;
+  const raw: RawLogger = {
+    ...logger,
+    prefix(record) {
+      return encoder.encode(formatText({ ...record, message: "", time: 0 }));
+    },
+    raw(prefix, bytes, start, end) {
+      const n = end - start;
+      room(prefix.length + n + 1);
+      buf.set(prefix, pos);
+      pos += prefix.length;
+      if (n < 64) {
+        for (let i = start; i < end; i++) buf[pos++] = bytes[i]!;
+      } else {
+        buf.set(bytes.subarray(start, end), pos);
+        pos += n;
+      }
+      buf[pos++] = 10;
+    },
+  };
+  return raw;
 }
 
 /** The launcher's default: text lines on stdout. */

@@ -19,6 +19,7 @@ import type { InstanceSpec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import { StartError } from "./transports/types.ts";
 import type { Logger, LogRecord, RestartPolicy } from "./types.ts";
+import { isRawLogger } from "./log.ts";
 
 /** Supervision settings, in milliseconds where they are times. */
 export interface SupervisorSettings {
@@ -39,6 +40,16 @@ export interface SupervisorSettings {
 }
 
 const TAIL = 10;
+const TAIL_BYTES = 4096;
+const AT = 64; // "@"
+const prefixBytes = new TextEncoder().encode(PREFIX);
+const decoder = new TextDecoder();
+
+function isProtocolLine(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < prefixBytes.length) return false;
+  for (let i = 0; i < prefixBytes.length; i++) if (buf[start + i] !== prefixBytes[i]) return false;
+  return true;
+}
 
 /** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
 export function backoffDelay(
@@ -72,8 +83,7 @@ export class Instance {
   #seen = false;
   #reason: StopReason | undefined; // why the current run is being ended by us
   #lastReason: StopReason | undefined;
-  #tail: string[] = [];
-  #tailPos = 0;
+  #tail: Uint8Array = new Uint8Array(0);
   #loop: Promise<void> = Promise.resolve();
   #settled: (() => void) | undefined;
 
@@ -243,10 +253,13 @@ export class Instance {
     const logger = this.#logger;
     const events = this.#events;
     const seen = events.processSeen !== undefined;
+    const tags = { group: s.group, host: s.host, instance: s.label, id: s.id, groupId: s.groupId };
+    const fast = !seen && isRawLogger(logger) ? logger : undefined;
+    const outPrefix = fast?.prefix({ level: "info", ...tags });
+    const errPrefix = fast?.prefix({ level: STDERR_LEVEL, ...tags });
     let now = 0;
-    const onLine = (level: Level, line: string, cut: boolean) => {
-      this.#tail[this.#tailPos] = line;
-      this.#tailPos = (this.#tailPos + 1) % TAIL;
+    const slow = (level: Level, bytes: Uint8Array, cut: boolean) => {
+      const line = decoder.decode(bytes);
       let message = line;
       let context: Record<string, unknown> | undefined;
       if (level === "info" && line.startsWith(PREFIX)) {
@@ -262,23 +275,21 @@ export class Instance {
           context = msg.ctx;
         }
       }
-      if (cut) message += ` [line cut at ${line.length} characters]`;
+      if (cut) message += ` [line cut at ${bytes.length} bytes]`;
       if (seen) emit(events, { kind: "processSeen", instance: this.info(), line });
-      const record: LogRecord = {
-        level,
-        message,
-        time: now,
-        group: s.group,
-        host: s.host,
-        instance: s.label,
-        id: s.id,
-        groupId: s.groupId,
-      };
+      const record: LogRecord = { level, message, time: now, ...tags };
       if (context !== undefined) record.context = context;
       logger.log(record);
     };
-    const out = new LineSplitter((line, cut) => onLine("info", line, cut));
-    const err = new LineSplitter((line, cut) => onLine(STDERR_LEVEL, line, cut));
+    const out = new LineSplitter((buf, start, end, cut) => {
+      if (fast !== undefined && !cut && !(buf[start] === AT && isProtocolLine(buf, start, end))) {
+        fast.raw(outPrefix!, buf, start, end);
+      } else slow("info", buf.subarray(start, end), cut);
+    });
+    const err = new LineSplitter((buf, start, end, cut) => {
+      if (fast !== undefined && !cut) fast.raw(errPrefix!, buf, start, end);
+      else slow(STDERR_LEVEL, buf.subarray(start, end), cut);
+    });
     this.#flushOutput = () => {
       now = Date.now();
       out.flush();
@@ -288,8 +299,24 @@ export class Instance {
       now = Date.now();
       this.#lastSeen = now;
       this.#seen = true;
+      this.#keepTail(chunk);
       (stream === "stdout" ? out : err).push(chunk);
     };
+  }
+
+  /** Keeps the last bytes of output, for the message of a crash. */
+  #keepTail(chunk: Uint8Array): void {
+    const keep = TAIL_BYTES;
+    if (chunk.length >= keep) {
+      this.#tail = chunk.slice(chunk.length - keep);
+      return;
+    }
+    const total = this.#tail.length + chunk.length;
+    const next = new Uint8Array(Math.min(keep, total));
+    const fromOld = next.length - chunk.length;
+    next.set(this.#tail.subarray(this.#tail.length - fromOld));
+    next.set(chunk, fromOld);
+    this.#tail = next;
   }
 
   #flushOutput: () => void = () => {};
@@ -300,8 +327,7 @@ export class Instance {
       this.#reason = undefined;
       this.#ended = false;
       this.#seen = false;
-      this.#tail.length = 0;
-      this.#tailPos = 0;
+      this.#tail = new Uint8Array(0);
       const abort = new AbortController();
       this.#startAbort = abort;
       const onOutput = this.#makeOutput();
@@ -454,8 +480,9 @@ export class Instance {
   }
 
   #tailLines(): string[] {
-    const t = this.#tail;
-    if (t.length < TAIL) return t.slice();
-    return [...t.slice(this.#tailPos), ...t.slice(0, this.#tailPos)];
+    const lines = decoder.decode(this.#tail).split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    if (this.#tail.length >= TAIL_BYTES) lines.shift(); // the first one is likely partial
+    return lines.slice(-TAIL).filter((l) => !l.startsWith(PREFIX + "ping"));
   }
 }
