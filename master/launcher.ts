@@ -102,7 +102,12 @@ export class Launcher {
    */
   run(groups: readonly GroupConfig[]): Promise<RunSummary> {
     if (this.#running) return Promise.reject(new Error("Launcher.run() is already running"));
-    const valid = validateGroups(groups, { cwd: this.#cwd });
+    let valid: GroupConfig[];
+    try {
+      valid = validateGroups(groups, { cwd: this.#cwd });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#running = true;
     this.#done = this.#run(valid).finally(() => {
       this.#running = false;
@@ -279,7 +284,9 @@ export class Launcher {
   async scaleGroup(name: string, instancesPerHost: number): Promise<void> {
     if (!Number.isInteger(instancesPerHost) || instancesPerHost < 1) {
       throw new RangeError(
-        `Cannot scale group ${JSON.stringify(name)}: instances must be an integer >= 1, got ${instancesPerHost}`,
+        `Cannot scale group ${
+          JSON.stringify(name)
+        }: instances must be an integer >= 1, got ${instancesPerHost}`,
       );
     }
     const members = this.#members(name);
@@ -308,7 +315,9 @@ export class Launcher {
     }
     this.#log(
       "notice",
-      `scaling group ${JSON.stringify(name)} to ${instancesPerHost} per host (+${added.length}, -${removed.length})`,
+      `scaling group ${
+        JSON.stringify(name)
+      } to ${instancesPerHost} per host (+${added.length}, -${removed.length})`,
     );
     this.#ops++;
     try {
@@ -347,7 +356,9 @@ export class Launcher {
         while (!inst.alive) {
           if (Date.now() > deadline || inst.done) {
             throw new Error(
-              `rolling restart of group ${JSON.stringify(name)} halted: ${inst.spec.label} on ${inst.spec.host} ` +
+              `rolling restart of group ${
+                JSON.stringify(name)
+              } halted: ${inst.spec.label} on ${inst.spec.host} ` +
                 `is not alive after ${aliveTimeout} s (state ${inst.state})`,
             );
           }

@@ -1,0 +1,251 @@
+/**
+ * One SSH session to one host agent: the `ssh` client process, the commands
+ * written to its stdin, the frames read from its stdout, the heartbeat and
+ * the watchdog that declares the link dead after `lease` ms of silence.
+ *
+ * @module
+ */
+
+import {
+  AGENT_MAGIC,
+  type AgentCommand,
+  type AgentEvent,
+  type AgentStartSpec,
+  FRAME,
+  FrameDecoder,
+} from "../../protocol/agent.ts";
+import type { ExitStatus, OutputHandler } from "./types.ts";
+import { lastLine } from "./_ssh_args.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const MAGIC = encoder.encode(AGENT_MAGIC);
+
+interface Pending {
+  onOutput: OutputHandler;
+  started: PromiseWithResolvers<number>;
+  exit: PromiseWithResolvers<ExitStatus>;
+}
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** A live link to one agent. */
+export class AgentSession {
+  readonly #child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #keys = new Map<number, Pending>();
+  readonly #ready = Promise.withResolvers<void>();
+  readonly #closed = Promise.withResolvers<string>();
+  readonly #lease: number;
+  #stderr = "";
+  #lastFrame = Date.now();
+  #timer: ReturnType<typeof setInterval>;
+  #lostReason: string | undefined;
+  #onStderrLine: (line: string) => void;
+
+  /**
+   * Spawns `ssh <args> <remoteCommand>`.
+   * @param lease Milliseconds of silence from the agent after which the link is dead.
+   */
+  constructor(args: string[], lease: number, onStderrLine: (line: string) => void) {
+    this.#lease = lease;
+    this.#onStderrLine = onStderrLine;
+    this.#child = new Deno.Command("ssh", {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#writer = this.#child.stdin.getWriter();
+    this.#ready.promise.catch(() => {});
+    this.#timer = setInterval(() => this.#tick(), Math.max(50, lease / 3));
+    Promise.all([this.#readStdout(), this.#readStderr(), this.#child.status]).then(([, , st]) => {
+      const why = this.#lostReason ??
+        `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
+          (lastLine(this.#stderr) ? `: ${lastLine(this.#stderr)}` : "");
+      this.#end(why);
+    });
+  }
+
+  /** Pid of the local ssh client. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Resolves when the agent said ready; rejects (with ssh's stderr) when the session ended before. */
+  get ready(): Promise<void> {
+    return this.#ready.promise;
+  }
+
+  /** Resolves with the reason once the session is over. */
+  get closed(): Promise<string> {
+    return this.#closed.promise;
+  }
+
+  /** True until the session is over. */
+  get alive(): boolean {
+    return this.#lostReason === undefined;
+  }
+
+  /** Everything ssh wrote on stderr (its tail). */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  #tick(): void {
+    const silent = Date.now() - this.#lastFrame;
+    if (silent > this.#lease) {
+      this.abort(`no sign of life from the agent for ${silent} ms`);
+      return;
+    }
+    this.#send({ t: "hb" });
+  }
+
+  #send(cmd: AgentCommand): void {
+    if (!this.alive) return;
+    this.#writer.write(encoder.encode(JSON.stringify(cmd) + "\n")).catch(() => {});
+  }
+
+  async #readStdout(): Promise<void> {
+    const frames = new FrameDecoder();
+    let head: Uint8Array | undefined = new Uint8Array(0);
+    try {
+      for await (const data of this.#child.stdout) {
+        let chunk: Uint8Array = data;
+        this.#lastFrame = Date.now();
+        if (head !== undefined) {
+          const all: Uint8Array = new Uint8Array(head.length + chunk.length);
+          all.set(head);
+          all.set(chunk, head.length);
+          const at = indexOf(all, MAGIC);
+          if (at < 0) {
+            head = all.length > 65536 ? all.slice(-MAGIC.length) : all;
+            continue;
+          }
+          head = undefined;
+          chunk = all.subarray(at + MAGIC.length);
+        }
+        for (const f of frames.push(chunk)) this.#frame(f.kind, f.key, f.payload);
+      }
+    } catch {
+      // the pipe broke: the session ends
+    }
+  }
+
+  async #readStderr(): Promise<void> {
+    let rest = "";
+    try {
+      for await (const chunk of this.#child.stderr) {
+        const text = decoder.decode(chunk, { stream: true });
+        this.#stderr = (this.#stderr + text).slice(-8192);
+        rest += text;
+        const lines = rest.split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) if (line.trim() !== "") this.#onStderrLine(line);
+      }
+    } catch {
+      // the pipe broke
+    }
+    if (rest.trim() !== "") this.#onStderrLine(rest);
+  }
+
+  #frame(kind: number, key: number, payload: Uint8Array): void {
+    if (kind !== FRAME.event) {
+      this.#keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload.slice());
+      return;
+    }
+    let event: AgentEvent;
+    try {
+      event = JSON.parse(decoder.decode(payload));
+    } catch {
+      return;
+    }
+    switch (event.t) {
+      case "ready":
+        this.#ready.resolve();
+        break;
+      case "started":
+        this.#keys.get(event.key)?.started.resolve(event.pid);
+        break;
+      case "error": {
+        const p = this.#keys.get(event.key);
+        this.#keys.delete(event.key);
+        p?.started.reject(new Error(event.message));
+        break;
+      }
+      case "exit": {
+        const p = this.#keys.get(event.key);
+        this.#keys.delete(event.key);
+        p?.exit.resolve({ code: event.code, signal: event.signal });
+        break;
+      }
+    }
+  }
+
+  /**
+   * Asks the agent to start an instance; resolves with its pid and a promise of
+   * its exit (or of the session's loss).
+   */
+  async start(
+    key: number,
+    spec: AgentStartSpec,
+    onOutput: OutputHandler,
+  ): Promise<{ pid: number; status: Promise<ExitStatus> }> {
+    if (!this.alive) throw new Error(`the session is over: ${this.#lostReason}`);
+    const p: Pending = {
+      onOutput,
+      started: Promise.withResolvers(),
+      exit: Promise.withResolvers(),
+    };
+    this.#keys.set(key, p);
+    this.#send({ t: "start", key, spec });
+    const pid = await p.started.promise;
+    return { pid, status: p.exit.promise };
+  }
+
+  /** Forwards a signal to instance `key`. */
+  signal(key: number, signal: Extract<AgentCommand, { t: "signal" }>["signal"]): void {
+    this.#send({ t: "signal", key, signal });
+  }
+
+  /** Says bye, waits up to `ms` for the session to end, then ends it. */
+  async close(ms: number): Promise<void> {
+    this.#send({ t: "bye" });
+    await this.#writer.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.closed, new Promise((r) => timer = setTimeout(r, ms))]);
+    clearTimeout(timer);
+    this.abort("closed");
+    await this.closed;
+  }
+
+  /** Kills the ssh client; the session ends with `reason`. */
+  abort(reason: string): void {
+    if (this.#lostReason !== undefined) return;
+    this.#lostReason = reason;
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+
+  #end(reason: string): void {
+    this.#lostReason ??= reason;
+    clearInterval(this.#timer);
+    this.#ready.reject(new Error(reason));
+    const lost: ExitStatus = { code: 255, signal: null, lost: reason };
+    for (const p of this.#keys.values()) {
+      p.started.reject(new Error(`the link was lost: ${reason}`));
+      p.exit.resolve(lost);
+    }
+    this.#keys.clear();
+    this.#closed.resolve(reason);
+  }
+}

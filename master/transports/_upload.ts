@@ -1,0 +1,188 @@
+/**
+ * Zero install: what a remote host needs (the Deno runtime, the agent bundle,
+ * bundled worker scripts) is shipped over SSH into a content-addressed cache,
+ * `~/.cache/distarch/<sha256>/<name>`, once per content and host. One remote
+ * probe tells what is there already; only the rest is uploaded, to a
+ * temporary name, checked with `sha256sum` on the host, then moved in place.
+ *
+ * @module
+ */
+
+import { remoteScript } from "./_ssh_args.ts";
+
+/** A local file to have on the remote host. */
+export interface Artifact {
+  /** File name in its cache directory (`deno`, `agent.js`…). */
+  name: string;
+  /** Hex SHA-256 of its content: its cache directory. */
+  hash: string;
+  /** Local path. */
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** Whether it must be executable. */
+  executable: boolean;
+}
+
+/** Result of one ssh command. */
+export interface SshResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one remote command string over ssh, with `stdinFile` (a local path) as its stdin. */
+export type SshRun = (command: string, stdinFile?: string) => Promise<SshResult>;
+
+async function sha256File(path: string): Promise<string> {
+  const data = await Deno.readFile(path);
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function artifact(path: string, name: string, executable: boolean): Promise<Artifact> {
+  const [hash, stat] = await Promise.all([sha256File(path), Deno.stat(path)]);
+  return { name, hash, path, size: stat.size, executable };
+}
+
+let runtime: Promise<Artifact> | undefined;
+
+/** The master's own Deno executable; hashed once per process. */
+export function runtimeArtifact(): Promise<Artifact> {
+  runtime ??= artifact(Deno.execPath(), "deno", true);
+  runtime.catch(() => runtime = undefined);
+  return runtime;
+}
+
+let tempDir: string | undefined;
+
+function bundleDir(): string {
+  if (tempDir === undefined) {
+    tempDir = Deno.makeTempDirSync({ prefix: "distarch-bundles-" });
+    const dir = tempDir;
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  }
+  return tempDir;
+}
+
+const bundles = new Map<string, Promise<Artifact>>();
+
+/**
+ * Bundles a Deno script and everything it imports into one JavaScript file
+ * with `deno bundle`; once per script per process.
+ */
+export function bundleArtifact(script: string, name: string): Promise<Artifact> {
+  let p = bundles.get(script);
+  if (p === undefined) {
+    p = (async () => {
+      const out = `${bundleDir()}/${bundles.size}-${name}`;
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["bundle", "--quiet", "--platform", "deno", "-o", out, script],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!r.success) {
+        const why = new TextDecoder().decode(r.stderr).trim();
+        throw new Error(`Cannot bundle ${script} with deno bundle (code ${r.code}): ${why}`);
+      }
+      return await artifact(out, name, false);
+    })();
+    bundles.set(script, p);
+    p.catch(() => bundles.delete(script));
+  }
+  return p;
+}
+
+/** The agent, bundled. */
+export function agentArtifact(): Promise<Artifact> {
+  return bundleArtifact(new URL("../../slave/agent.ts", import.meta.url).pathname, "agent.js");
+}
+
+/** What {@linkcode ensureArtifacts} found and did. */
+export interface EnsureResult {
+  /** The remote user's home directory. */
+  home: string;
+  /** Remote absolute path of each artifact, by hash. */
+  paths: Map<string, string>;
+  /** The artifacts that had to be uploaded. */
+  uploaded: Artifact[];
+  /** Whether `binPath` (when asked for) was found on the host. */
+  binFound: boolean;
+}
+
+const PROBE = [
+  'printf "home %s\\n" "$HOME"',
+  'if [ -n "$1" ]; then command -v "$1" >/dev/null 2>&1 && echo bin; fi',
+  "shift",
+  'for x in "$@"; do [ -f "$HOME/.cache/distarch/$x" ] && echo "have $x"; done',
+  "command -v sha256sum >/dev/null 2>&1 || echo no-sha256sum",
+  "true",
+].join("\n");
+
+const UPLOAD = [
+  "set -e",
+  'd="$HOME/.cache/distarch/$1"',
+  'mkdir -p "$d"',
+  't="$d/.$2.$$.tmp"',
+  `trap 'rm -f "$t"' EXIT`,
+  'cat > "$t"',
+  's=$(sha256sum "$t")',
+  's="${s%% *}"',
+  'if [ "$s" != "$1" ]; then echo "sha256 mismatch: got $s, want $1" >&2; exit 3; fi',
+  'if [ "$3" = x ]; then chmod 755 "$t"; else chmod 644 "$t"; fi',
+  'mv -f "$t" "$d/$2"',
+  "trap - EXIT",
+].join("\n");
+
+/**
+ * Makes sure every artifact is in the remote cache: one probe, then one
+ * upload per missing artifact (in parallel). `binPath`, when given, is
+ * looked up on the host's PATH in the same probe.
+ */
+export async function ensureArtifacts(
+  run: SshRun,
+  artifacts: readonly Artifact[],
+  binPath?: string,
+): Promise<EnsureResult> {
+  const entry = (a: Artifact) => `${a.hash}/${a.name}`;
+  const probe = await run(remoteScript(PROBE, [binPath ?? "", ...artifacts.map(entry)]));
+  if (probe.code !== 0) throw new ProbeError(probe);
+  const lines = probe.stdout.split("\n");
+  const home = lines.find((l) => l.startsWith("home "))?.slice(5) ?? "";
+  if (!home.startsWith("/")) {
+    throw new Error(`The remote probe found no usable $HOME: ${JSON.stringify(home)}`);
+  }
+  const have = new Set(lines.filter((l) => l.startsWith("have ")).map((l) => l.slice(5)));
+  const missing = artifacts.filter((a) => !have.has(entry(a)));
+  if (missing.length > 0 && lines.includes("no-sha256sum")) {
+    throw new Error("The remote host has no sha256sum (coreutils) to check uploads");
+  }
+  await Promise.all(missing.map(async (a) => {
+    const r = await run(remoteScript(UPLOAD, [a.hash, a.name, a.executable ? "x" : "-"]), a.path);
+    if (r.code !== 0) {
+      if (r.code === 255) throw new ProbeError(r);
+      throw new Error(
+        `Cannot upload ${a.name} (${a.size} bytes): code ${r.code}: ${r.stderr.trim()}`,
+      );
+    }
+  }));
+  const paths = new Map(artifacts.map((a) => [a.hash, `${home}/.cache/distarch/${entry(a)}`]));
+  return { home, paths, uploaded: missing, binFound: lines.includes("bin") };
+}
+
+/** The probe (or an upload) failed at the ssh level: the result tells why. */
+export class ProbeError extends Error {
+  /** The failed ssh command's result. */
+  readonly result: SshResult;
+  /** Creates the error. */
+  constructor(result: SshResult) {
+    super(`ssh failed with code ${result.code}: ${result.stderr.trim()}`);
+    this.name = "ProbeError";
+    this.result = result;
+  }
+}

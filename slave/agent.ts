@@ -1,0 +1,213 @@
+/**
+ * The host agent: run at the far end of one SSH session as
+ * `deno run -A agent.js --lease=<ms> --grace=<ms>`. It starts the instances
+ * the master asks for (with {@linkcode spawnProcess}), relays their output as
+ * frames of the agent protocol and obeys signals.
+ *
+ * It never leaves an orphan: when its stdin ends, when no command came from
+ * the master for `lease` ms, when its stdout breaks or when it gets
+ * SIGTERM/SIGHUP/SIGINT, it sends SIGTERM to every instance's process group,
+ * waits `grace` ms, sends SIGKILL to the groups still there, then exits.
+ *
+ * @module
+ */
+
+import { spawnProcess } from "../master/transports/local.ts";
+import type { RunningInstance } from "../master/transports/types.ts";
+import {
+  AGENT_MAGIC,
+  AGENT_PROTOCOL_VERSION,
+  type AgentCommand,
+  type AgentEvent,
+  encodeEvent,
+  encodeFrame,
+  FRAME,
+} from "../protocol/agent.ts";
+import { BatchWriter, type WriteAll } from "./_agent_out.ts";
+
+/** Options of {@linkcode runAgent}. */
+export interface AgentOptions {
+  /** Where commands come from (the agent's stdin). */
+  input: ReadableStream<Uint8Array>;
+  /** Where frames go (the agent's stdout). */
+  write: WriteAll;
+  /** Milliseconds without a command from the master after which everything stops. @default {10000} */
+  lease?: number;
+  /** Milliseconds between SIGTERM and SIGKILL when stopping everything. @default {5000} */
+  grace?: number;
+  /** Milliseconds between two `hb` events to the master. @default {min(1500, lease / 4)} */
+  heartbeat?: number;
+  /** Diagnostics (never the protocol stream). @default {a line on stderr} */
+  warn?: (message: string) => void;
+}
+
+const encoder = new TextEncoder();
+const SIGNALS: ReadonlySet<string> = new Set(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP"]);
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Splits a byte stream into text lines (without their `\n`). */
+async function* lines(input: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of input) {
+    rest += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      yield rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+    }
+  }
+  rest += decoder.decode();
+  if (rest !== "") yield rest;
+}
+
+/**
+ * Runs the agent until its link ends; resolves with the reason everything
+ * was stopped, once every instance is gone and the last frames were written.
+ */
+export async function runAgent(options: AgentOptions): Promise<string> {
+  const {
+    input,
+    write,
+    lease = 10_000,
+    grace = 5_000,
+    heartbeat = Math.min(1500, lease / 4),
+    warn = (m: string) => console.error(`distarch agent: ${m}`),
+  } = options;
+  const running = new Map<number, { instance: RunningInstance; done: Promise<void> }>();
+  let lastCommand = Date.now();
+  let stopReason: string | undefined;
+  let stopped: (reason: string) => void = () => {};
+  const stoppedP = new Promise<string>((resolve) => stopped = resolve);
+
+  const out = new BatchWriter(write, (error) => {
+    stopAll(`stdout broke: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const send = (event: AgentEvent) => out.push(encodeEvent(event));
+
+  function start(key: number, spec: Extract<AgentCommand, { t: "start" }>["spec"]): void {
+    if (stopReason !== undefined || running.has(key)) {
+      send({ t: "error", key, message: stopReason ?? `key ${key} is already running` });
+      return;
+    }
+    const argv = spec.argv[0] === "@deno" ? [Deno.execPath(), ...spec.argv.slice(1)] : spec.argv;
+    let instance: RunningInstance;
+    try {
+      instance = spawnProcess({ ...spec, argv }, (stream, chunk) => {
+        out.push(encodeFrame(stream === "stdout" ? FRAME.stdout : FRAME.stderr, key, chunk));
+      });
+    } catch (error) {
+      send({ t: "error", key, message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    send({ t: "started", key, pid: instance.pid });
+    const done = instance.status.then((st) => {
+      running.delete(key);
+      send({ t: "exit", key, code: st.code, signal: st.signal });
+    });
+    running.set(key, { instance, done });
+  }
+
+  function handle(line: string): void {
+    lastCommand = Date.now();
+    if (line.trim() === "") return;
+    let cmd: AgentCommand;
+    try {
+      cmd = JSON.parse(line) as AgentCommand;
+    } catch {
+      warn(`ignoring a line that is not JSON: ${line.slice(0, 80)}`);
+      return;
+    }
+    switch (cmd.t) {
+      case "start":
+        start(cmd.key, cmd.spec);
+        break;
+      case "signal":
+        if (SIGNALS.has(cmd.signal)) running.get(cmd.key)?.instance.kill(cmd.signal);
+        break;
+      case "hb":
+        break;
+      case "bye":
+        stopAll("the master said bye");
+        break;
+      default:
+        warn(`ignoring an unknown command: ${line.slice(0, 80)}`);
+    }
+  }
+
+  async function stopAll(reason: string): Promise<void> {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    clearInterval(timer);
+    const all = () => Promise.all([...running.values()].map((r) => r.done));
+    if (running.size > 0) {
+      for (const { instance } of running.values()) instance.kill("SIGTERM");
+      let timeout: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([all(), new Promise((r) => timeout = setTimeout(r, grace))]);
+      clearTimeout(timeout);
+      for (const { instance } of running.values()) instance.kill("SIGKILL");
+      await Promise.race([all(), delay(2000)]);
+    }
+    await Promise.race([out.flush(), delay(1000)]);
+    stopped(reason);
+  }
+
+  const onSignal = () => stopAll("the agent got a signal");
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGINT"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  let lastBeat = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - lastCommand > lease) {
+      stopAll(`no command from the master for ${now - lastCommand} ms (lease ${lease} ms)`);
+    } else if (now - lastBeat >= heartbeat) {
+      lastBeat = now;
+      send({ t: "hb" });
+    }
+  }, Math.max(50, Math.min(heartbeat, lease) / 4));
+
+  out.push(encoder.encode(AGENT_MAGIC));
+  send({ t: "ready", v: AGENT_PROTOCOL_VERSION, pid: Deno.pid, lease });
+
+  (async () => {
+    try {
+      for await (const line of lines(input)) handle(line);
+      stopAll("stdin closed");
+    } catch (error) {
+      stopAll(`stdin broke: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  })();
+
+  try {
+    return await stoppedP;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+function intArg(args: string[], name: string, fallback: number): number {
+  const arg = args.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) return fallback;
+  const value = Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new TypeError(
+      `Invalid --${name}: must be a positive integer of ms: current value is ${arg}`,
+    );
+  }
+  return value;
+}
+
+if (import.meta.main) {
+  const writer = Deno.stdout.writable.getWriter();
+  const reason = await runAgent({
+    input: Deno.stdin.readable,
+    write: (bytes) => writer.write(bytes),
+    lease: intArg(Deno.args, "lease", 10_000),
+    grace: intArg(Deno.args, "grace", 5_000),
+  });
+  if (!/bye|stdin closed/.test(reason)) console.error(`distarch agent: stopped: ${reason}`);
+  Deno.exit(0);
+}

@@ -1,0 +1,193 @@
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  AGENT_MAGIC,
+  type AgentCommand,
+  type AgentEvent,
+  FRAME,
+  FrameDecoder,
+} from "../protocol/agent.ts";
+
+const AGENT = new URL("./agent.ts", import.meta.url).pathname;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** True while `pid` is a live (not zombie) process. */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A local agent subprocess with piped stdin/stdout, and its decoded output. */
+class Agent implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly events: AgentEvent[] = [];
+  readonly output = new Map<number, string>();
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly done: Promise<void>;
+  magic = "";
+
+  constructor(args: string[] = []) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", AGENT, ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.child.stdin.getWriter();
+    this.done = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    const d = new FrameDecoder();
+    let head = new Uint8Array(0);
+    for await (let chunk of this.child.stdout) {
+      if (this.magic === "") {
+        const all = new Uint8Array(head.length + chunk.length);
+        all.set(head);
+        all.set(chunk, head.length);
+        if (all.length < AGENT_MAGIC.length) {
+          head = all;
+          continue;
+        }
+        this.magic = decoder.decode(all.subarray(0, AGENT_MAGIC.length));
+        chunk = all.subarray(AGENT_MAGIC.length);
+      }
+      for (const f of d.push(chunk)) {
+        if (f.kind === FRAME.event) {
+          this.events.push(JSON.parse(decoder.decode(f.payload)));
+        } else {
+          const tag = f.kind === FRAME.stdout ? "" : "E:";
+          this.output.set(f.key, (this.output.get(f.key) ?? "") + tag + decoder.decode(f.payload));
+        }
+      }
+    }
+  }
+
+  send(cmd: AgentCommand): Promise<void> {
+    return this.#writer.write(encoder.encode(JSON.stringify(cmd) + "\n"));
+  }
+
+  start(key: number, argv: string[], stdinLine = "{}\n"): Promise<void> {
+    return this.send({ t: "start", key, spec: { argv, env: {}, stdinLine } });
+  }
+
+  async event<T extends AgentEvent["t"]>(
+    t: T,
+    key?: number,
+  ): Promise<Extract<AgentEvent, { t: T }>> {
+    const find = () =>
+      this.events.find((e) => e.t === t && (key === undefined || ("key" in e && e.key === key)));
+    await until(`event ${t} ${key ?? ""}`, () => find() !== undefined);
+    return find() as Extract<AgentEvent, { t: T }>;
+  }
+
+  closeStdin(): Promise<void> {
+    return this.#writer.close().catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeStdin();
+    await this.done;
+    await this.child.status;
+  }
+}
+
+Deno.test("agent: writes its magic and ready, runs an instance, relays its output and exit", async () => {
+  await using agent = new Agent();
+  const ready = await agent.event("ready");
+  assertEquals(agent.magic, AGENT_MAGIC);
+  assertEquals(ready.v, 1);
+  await agent.start(7, ["sh", "-c", 'read l; echo "got $l"; echo oops >&2; exit 3'], '{"a":1}\n');
+  const started = await agent.event("started", 7);
+  assert(started.pid > 0);
+  const exit = await agent.event("exit", 7);
+  assertEquals([exit.code, exit.signal], [3, null]);
+  const out = agent.output.get(7) ?? "";
+  assert(out.includes('got {"a":1}\n'), out);
+  assert(out.includes("E:oops\n"), out);
+});
+
+Deno.test("agent: reports a start failure as an error event", async () => {
+  await using agent = new Agent();
+  await agent.start(1, ["/nonexistent/program"]);
+  const error = await agent.event("error", 1);
+  assert(error.message.includes("/nonexistent/program"), error.message);
+});
+
+Deno.test("agent: a signal command reaches the instance's process group", async () => {
+  await using agent = new Agent();
+  await agent.start(2, ["sh", "-c", "sleep 60 & wait"]);
+  await agent.event("started", 2);
+  await agent.send({ t: "signal", key: 2, signal: "SIGTERM" });
+  const exit = await agent.event("exit", 2);
+  assertEquals(exit.signal, "SIGTERM");
+});
+
+Deno.test("agent: stdin EOF stops every instance, grandchildren included, then the agent exits", async () => {
+  const agent = new Agent(["--grace=500"]);
+  await agent.start(1, ["sh", "-c", "sleep 60 & echo $!; wait"]);
+  await agent.start(2, ["sleep", "60"]);
+  const p1 = (await agent.event("started", 1)).pid;
+  const p2 = (await agent.event("started", 2)).pid;
+  await until("grandchild pid", () => (agent.output.get(1) ?? "").includes("\n"));
+  const grandchild = Number(agent.output.get(1)!.trim());
+  assert([p1, p2, grandchild].every(alive));
+  await agent.closeStdin();
+  const st = await agent.child.status;
+  await agent.done;
+  assertEquals(st.code, 0);
+  await until("instances gone", () => ![p1, p2, grandchild].some(alive), 3000);
+});
+
+Deno.test("agent: without a heartbeat the lease expires: SIGTERM, then SIGKILL after the grace", async () => {
+  await using agent = new Agent(["--lease=1000", "--grace=500"]);
+  await agent.start(1, ["sh", "-c", "trap '' TERM; sleep 60 & echo $!; wait; wait"]);
+  const pid = (await agent.event("started", 1)).pid;
+  await until("grandchild pid", () => (agent.output.get(1) ?? "").includes("\n"));
+  const grandchild = Number(agent.output.get(1)!.trim());
+  const t0 = Date.now();
+  await agent.child.status;
+  const took = Date.now() - t0;
+  assert(took >= 1000 && took < 5000, `took ${took} ms`);
+  await until("instances gone", () => !alive(pid) && !alive(grandchild), 3000);
+});
+
+Deno.test("agent: heartbeats keep the lease; the agent beats too", async () => {
+  await using agent = new Agent(["--lease=600"]);
+  await agent.start(1, ["sleep", "60"]);
+  const pid = (await agent.event("started", 1)).pid;
+  for (let i = 0; i < 10; i++) {
+    await agent.send({ t: "hb" });
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  assert(alive(pid));
+  assert(agent.events.some((e) => e.t === "hb"), "no hb from the agent");
+  await agent.send({ t: "bye" });
+  await agent.child.status;
+  await until("instance gone", () => !alive(pid), 3000);
+});
+
+Deno.test("agent: relays 200k lines quickly and in order", async () => {
+  await using agent = new Agent();
+  const n = 200_000;
+  const t0 = performance.now();
+  await agent.start(1, ["sh", "-c", `seq 1 ${n}`]);
+  await agent.event("exit", 1);
+  const ms = performance.now() - t0;
+  const got = (agent.output.get(1) ?? "").split("\n");
+  assertEquals(got.length, n + 1);
+  assertEquals(got[n - 1], String(n));
+  console.log(`agent relayed ${n} lines in ${ms.toFixed(0)} ms`);
+});
