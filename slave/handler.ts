@@ -1,0 +1,382 @@
+/**
+ * The worker side: reads the {@linkcode WorkerContext} a master wrote to stdin,
+ * gives the worker its ids, params, a logger, `ping()` and stop requests, and
+ * ends the process with the right protocol line and exit code.
+ *
+ * It needs no permission at all: it only reads stdin, writes stdout/stderr and
+ * listens to signals, so a worker can run with exactly the permissions it needs.
+ *
+ * @module
+ */
+
+import {
+  encodeMessage,
+  type Level,
+  LEVELS,
+  PROTOCOL_VERSION,
+  type WorkerContext,
+  type WorkerGroupConfig,
+  type WorkerMessage,
+} from "../protocol/worker.ts";
+
+/** Options of a {@linkcode Handler}. */
+export interface HandlerOptions {
+  /**
+   * Minimum gap in seconds between two ping lines: calling
+   * {@linkcode HandlerContext.ping} more often writes nothing.
+   *
+   * @default {1}
+   */
+  pingInterval?: number;
+}
+
+/**
+ * Writes log records to the master, one protocol line each. The master
+ * receives them with their level and context.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "./handler.ts";
+ * function report(logger: Logger, done: number) {
+ *   logger.notice("batch done", { done });
+ * }
+ * ```
+ */
+export type Logger = {
+  readonly [L in Level]: (message: string, context?: Record<string, unknown>) => void;
+};
+
+/**
+ * What a worker's callback receives from {@linkcode Handler.run}.
+ *
+ * A stop request (`SIGTERM`, `SIGINT`, or the master's end of stdin closing)
+ * sets {@linkcode HandlerContext.stopping}, aborts
+ * {@linkcode HandlerContext.signal} and cuts short any
+ * {@linkcode HandlerContext.sleep}. The worker is never exited by the handler
+ * on a stop request: the callback decides when to return.
+ *
+ * Stop requests arrive through the event loop, so a loop that checks
+ * {@linkcode HandlerContext.mustStop} must also `await` something (for
+ * example `h.sleep(0)`) now and then.
+ *
+ * @example
+ * ```ts
+ * import type { HandlerContext } from "./handler.ts";
+ * async function work(h: HandlerContext) {
+ *   h.logger.info(`instance ${h.groupId}/${h.groupCount} of ${h.groupConfig.name}`);
+ *   while (!h.mustStop()) {
+ *     h.ping();
+ *     await h.sleep(0.5);
+ *   }
+ * }
+ * ```
+ */
+export interface HandlerContext {
+  /** Unique id across all groups, 1…N. */
+  readonly id: number;
+  /** Rank within the group, 1…groupCount. */
+  readonly groupId: number;
+  /** Number of instances of the group, all hosts included. */
+  readonly groupCount: number;
+  /** Host the instance runs on, as configured (`localhost` for local). */
+  readonly host: string;
+  /** The group's name, command and params. */
+  readonly groupConfig: WorkerGroupConfig;
+  /** The group's params (same as `groupConfig.params`). */
+  readonly params: Record<string, unknown>;
+  /** Logs to the master at a given level. */
+  readonly logger: Logger;
+  /** Aborted when a stop is requested. */
+  readonly signal: AbortSignal;
+  /** True once a stop is requested. */
+  readonly stopping: boolean;
+  /** True once a stop is requested (same as {@linkcode HandlerContext.stopping}). */
+  mustStop(): boolean;
+  /** Tells the master this instance is alive; writes at most one line per ping interval. */
+  ping(): void;
+  /**
+   * Waits `seconds`. Resolves `true` when it slept fully, `false` as soon as a
+   * stop is requested (at once if one already was).
+   */
+  sleep(seconds: number): Promise<boolean>;
+}
+
+/** Printed to stderr when the process was not started by a master. */
+const NOT_BY_HAND = "distarch: this is a distarch worker; start it with a distarch master " +
+  "(Launcher or 'distarch run'), not by hand";
+
+const encoder = new TextEncoder();
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1;
+}
+
+/** Validates the first stdin line; returns the context or why it is not one. */
+function parseContext(line: string): WorkerContext | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return "the first stdin line is not JSON";
+  }
+  if (!isRecord(value)) return "the first stdin line is not a JSON object";
+  if (value.v !== PROTOCOL_VERSION) {
+    return `unsupported protocol version ${JSON.stringify(value.v)}, expected ${PROTOCOL_VERSION}`;
+  }
+  for (const field of ["id", "groupId", "groupCount"] as const) {
+    if (!isCount(value[field])) return `context field '${field}' must be a positive integer`;
+  }
+  if (typeof value.host !== "string") return "context field 'host' must be a string";
+  const group = value.group;
+  if (!isRecord(group)) return "context field 'group' must be an object";
+  if (typeof group.name !== "string") return "context field 'group.name' must be a string";
+  if (typeof group.command !== "string") return "context field 'group.command' must be a string";
+  if (!isRecord(group.params)) return "context field 'group.params' must be an object";
+  return value as unknown as WorkerContext;
+}
+
+/** Reads stdin up to the first newline; `undefined` when it ends first. */
+async function readFirstLine(buffer: Uint8Array): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  while (true) {
+    let n: number | null;
+    try {
+      n = await Deno.stdin.read(buffer);
+    } catch {
+      n = null;
+    }
+    if (n === null) return undefined;
+    const chunk = buffer.slice(0, n);
+    const newline = chunk.indexOf(0x0a);
+    chunks.push(newline < 0 ? chunk : chunk.subarray(0, newline));
+    if (newline >= 0) {
+      const line = new TextDecoder().decode(concat(chunks));
+      return line.endsWith("\r") ? line.slice(0, -1) : line;
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** Resolves once stdin ends (or breaks): the master is gone. */
+async function waitForStdinEnd(buffer: Uint8Array): Promise<void> {
+  try {
+    while ((await Deno.stdin.read(buffer)) !== null) {
+      // anything after the context line is ignored
+    }
+  } catch {
+    // a broken stdin means the same: nobody is on the other end
+  }
+}
+
+class Context implements HandlerContext {
+  readonly id: number;
+  readonly groupId: number;
+  readonly groupCount: number;
+  readonly host: string;
+  readonly groupConfig: WorkerGroupConfig;
+  readonly params: Record<string, unknown>;
+  readonly logger: Logger;
+  readonly #controller = new AbortController();
+  readonly #pingGap: number;
+  #lastPing = -Infinity;
+
+  constructor(context: WorkerContext, pingInterval: number) {
+    this.id = context.id;
+    this.groupId = context.groupId;
+    this.groupCount = context.groupCount;
+    this.host = context.host;
+    this.groupConfig = context.group;
+    this.params = context.group.params;
+    this.#pingGap = pingInterval * 1000;
+    const logger = {} as Record<Level, Logger[Level]>;
+    for (const level of LEVELS) {
+      logger[level] = (message, context) => this.log(level, message, context);
+    }
+    this.logger = Object.freeze(logger);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get stopping(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  mustStop(): boolean {
+    return this.stopping;
+  }
+
+  ping(): void {
+    const now = performance.now();
+    if (now - this.#lastPing < this.#pingGap) return;
+    this.#lastPing = now;
+    this.write({ t: "ping" });
+  }
+
+  sleep(seconds: number): Promise<boolean> {
+    const signal = this.#controller.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, Math.max(0, seconds * 1000));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Asks the worker to stop; the first reason wins. */
+  requestStop(reason: string): void {
+    if (this.stopping) return;
+    this.#controller.abort(new DOMException(`stop requested: ${reason}`, "AbortError"));
+  }
+
+  log(level: Level, msg: string, ctx: Record<string, unknown> | undefined): void {
+    this.write(ctx === undefined ? { t: "log", level, msg } : { t: "log", level, msg, ctx });
+  }
+
+  /** Writes one protocol line, synchronously so it stays in order with `console.log`. */
+  write(message: WorkerMessage): void {
+    let line: string;
+    try {
+      line = encodeMessage(message);
+    } catch (error) {
+      // a context JSON cannot encode (a BigInt, a cycle…): keep the message, explain the context
+      if (message.t !== "log") throw error;
+      const ctxError = `context not serializable: ${String(error)}`;
+      line = encodeMessage({ t: "log", level: message.level, msg: message.msg, ctx: { ctxError } });
+    }
+    try {
+      writeAllSync(Deno.stdout, line);
+    } catch {
+      // stdout is gone, so is the master
+      this.requestStop("stdout closed");
+    }
+  }
+}
+
+/**
+ * Runs a worker's code under a distarch master. Construct it, then call
+ * {@linkcode Handler.run} once with the worker's code.
+ *
+ * @example
+ * ```ts
+ * import { Handler } from "./handler.ts";
+ *
+ * if (import.meta.main) {
+ *   await new Handler().run(async (h) => {
+ *     console.log(`My ID: ${h.id}`); // a plain line is an info log
+ *     while (await h.sleep(1)) h.ping();
+ *   });
+ * }
+ * ```
+ */
+export class Handler {
+  readonly #pingInterval: number;
+  #started = false;
+
+  /**
+   * Creates a handler.
+   *
+   * @example
+   * ```ts
+   * import { Handler } from "./handler.ts";
+   * const handler = new Handler({ pingInterval: 5 });
+   * ```
+   */
+  constructor(options: HandlerOptions = {}) {
+    const { pingInterval = 1 } = options;
+    if (!(Number.isFinite(pingInterval) && pingInterval >= 0)) {
+      throw new RangeError(
+        `Cannot create Handler as 'pingInterval' must be a non-negative number of seconds: ` +
+          `current value is ${pingInterval}`,
+      );
+    }
+    this.#pingInterval = pingInterval;
+  }
+
+  /**
+   * Reads the context from stdin, runs `callback`, then ends the process:
+   * writes `@distarch/1 ended` and exits 0 when it returns; logs the error at
+   * `critical` and exits 1 when it throws. Exits 2, with one line on stderr,
+   * when the process was not started by a master. Never returns.
+   *
+   * @example
+   * ```ts
+   * import { Handler } from "./handler.ts";
+   *
+   * if (import.meta.main) {
+   *   await new Handler().run((h) => {
+   *     h.logger.warning("disk almost full", { freeMb: 120 });
+   *   });
+   * }
+   * ```
+   */
+  async run(callback: (h: HandlerContext) => void | Promise<void>): Promise<never> {
+    if (this.#started) throw new Error("Cannot run Handler: run() was already called");
+    this.#started = true;
+    const fail = (why: string): never => {
+      writeAllSync(Deno.stderr, `${NOT_BY_HAND} (${why})\n`);
+      return Deno.exit(2);
+    };
+    if (Deno.stdin.isTerminal()) return fail("stdin is a terminal");
+    const buffer = new Uint8Array(64 * 1024);
+    const line = await readFirstLine(buffer);
+    if (line === undefined) return fail("stdin ended before the context line");
+    const parsed = parseContext(line);
+    if (typeof parsed === "string") return fail(parsed);
+
+    const h = new Context(parsed, this.#pingInterval);
+    const listeners: [Deno.Signal, () => void][] = [];
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      const listener = () => h.requestStop(sig);
+      try {
+        Deno.addSignalListener(sig, listener);
+        listeners.push([sig, listener]);
+      } catch {
+        // this signal is not supported on this platform
+      }
+    }
+    waitForStdinEnd(buffer).then(() => h.requestStop("stdin closed, the master is gone"));
+
+    let code = 0;
+    try {
+      await callback(h);
+      h.write({ t: "ended" });
+    } catch (error) {
+      code = 1;
+      const ctx = error instanceof Error
+        ? { name: error.name, error: error.message, stack: error.stack ?? "" }
+        : { error: String(error) };
+      h.log("critical", `worker failed: ${ctx.error}`, ctx);
+    } finally {
+      for (const [sig, listener] of listeners) Deno.removeSignalListener(sig, listener);
+    }
+    return Deno.exit(code);
+  }
+}
