@@ -39,17 +39,29 @@ export function argvFor(
   return exec.binPath ? [exec.binPath, script] : [script];
 }
 
+/**
+ * Reads a stream into `onOutput` with a BYOB reader whose buffer starts at
+ * 4 KiB and doubles (up to 64 KiB) only while reads fill it: an idle
+ * instance costs 8 KiB of buffers instead of the default reader's 128 KiB,
+ * and a busy one reuses its buffer instead of allocating one per read.
+ * The chunk handed over is valid only during the call.
+ */
 async function pump(
   stream: ReadableStream<Uint8Array>,
   name: "stdout" | "stderr",
   onOutput: OutputHandler,
 ): Promise<void> {
-  const reader = stream.getReader();
+  const reader = stream.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(4096);
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
+      const { done, value } = await reader.read(new Uint8Array(buffer));
+      if (done || value === undefined) return;
       onOutput(name, value);
+      buffer = value.buffer as ArrayBuffer;
+      if (value.length === buffer.byteLength && buffer.byteLength < 65536) {
+        buffer = new ArrayBuffer(buffer.byteLength * 2);
+      }
     }
   } catch {
     // the pipe broke: the process is gone, nothing more to read

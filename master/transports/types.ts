@@ -7,7 +7,7 @@
 
 import type { InstanceSpec } from "../plan.ts";
 
-/** Receives an instance's output, chunk by chunk, in order. */
+/** Receives an instance's output, chunk by chunk, in order. A chunk is valid only during the call: copy what you keep. */
 export type OutputHandler = (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
 
 /** How an instance ended. */

@@ -1,0 +1,98 @@
+/**
+ * distarch's benchmarks: `deno task bench [--only=<case>[,<case>…]] [--reps=<n>]`.
+ * Prints one markdown table per case; each row shows distarch's figure, a
+ * baseline measured in the same run, and their ratio.
+ *
+ * Cases: `launch`, `stop`, `relay`, `memory` (local). Another module (e.g. a
+ * future `_remote.ts`) adds its cases to {@linkcode CASES}.
+ *
+ * @module
+ */
+
+import { launchStopRows, relayRows } from "./_local.ts";
+import { memoryRows } from "./_memory.ts";
+import { type Row, table } from "./_table.ts";
+
+/** One benchmark case: a table title and how to measure its rows. */
+export interface Case {
+  /** Title of its table. */
+  title: string;
+  /** Measures the rows. */
+  run(options: { reps: number }): Promise<Row[]>;
+}
+
+// launch and stop come from the same runs; measure them once when both are asked for
+let launchStop: Promise<{ launch: Row[]; stop: Row[] }> | undefined;
+function launchStopOnce(reps: number) {
+  return launchStop ??= launchStopRows([50, 200], reps);
+}
+
+/** Every case, in the order they run. */
+export const CASES: Record<string, Case> = {
+  launch: {
+    title: "Launch: start N minimal workers until each printed its ready line",
+    run: async ({ reps }) => (await launchStopOnce(reps)).launch,
+  },
+  stop: {
+    title: "Stop: from the stop request until every instance is gone",
+    run: async ({ reps }) => (await launchStopOnce(reps)).stop,
+  },
+  relay: {
+    title: "Log relay: 2,000,000 short lines to a text log file (every line tagged)",
+    run: ({ reps }) => relayRows(2_000_000, 8, reps),
+  },
+  memory: {
+    title: "Master memory while supervising idle instances",
+    run: () => memoryRows(200),
+  },
+};
+
+function parseArgs(args: string[]): { only: string[]; reps: number } {
+  let only = Object.keys(CASES);
+  let reps = 2;
+  for (const arg of args) {
+    const [key, value = ""] = arg.split("=", 2);
+    if (key === "--only") {
+      only = value.split(",").filter((c) => c !== "");
+      const unknown = only.filter((c) => !(c in CASES));
+      if (unknown.length > 0 || only.length === 0) {
+        throw new TypeError(
+          `Cannot run bench as '--only' names unknown cases: got ${JSON.stringify(value)}, ` +
+            `known cases are ${Object.keys(CASES).join(", ")}`,
+        );
+      }
+    } else if (key === "--reps") {
+      reps = Number(value);
+      if (!(Number.isInteger(reps) && reps >= 1)) {
+        throw new TypeError(
+          `Cannot run bench as '--reps' must be a positive integer: got ${value}`,
+        );
+      }
+    } else {
+      throw new TypeError(`Cannot run bench: unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  return { only, reps };
+}
+
+if (import.meta.main) {
+  const { only, reps } = parseArgs(Deno.args);
+  const started = performance.now();
+  const load = () => Deno.loadavg().map((l) => l.toFixed(2)).join(" ");
+  console.log(
+    `## distarch bench (${Deno.build.target}, deno ${Deno.version.deno}, ` +
+      `${navigator.hardwareConcurrency} cores, load average ${load()})\n`,
+  );
+  for (const name of only) {
+    const c = CASES[name];
+    if (c === undefined) continue;
+    const t0 = performance.now();
+    const rows = await c.run({ reps });
+    console.log(table(c.title, rows));
+    console.log(`_${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s_\n`);
+  }
+  console.log(
+    `_total: ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+      `load average at the end ${load()} (other load on the machine skews every figure)_`,
+  );
+}
