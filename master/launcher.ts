@@ -32,6 +32,8 @@ export interface RunSummary {
   ok: boolean;
   /** Why `run()` returned. */
   reason: "finished" | "stopped" | "max-running-time" | "signal";
+  /** The signal that stopped the launcher, when `reason` is `"signal"`. */
+  signal?: "SIGINT" | "SIGTERM";
   /** The final state of each instance. */
   instances: InstanceInfo[];
 }
@@ -67,6 +69,7 @@ export class Launcher {
   #running = false;
   #stopping: Promise<void> | undefined;
   #reason: RunSummary["reason"] = "finished";
+  #signal: "SIGINT" | "SIGTERM" | undefined;
   #wake: (() => void) | undefined;
   #suspended = new Set<string>();
   #done: Promise<RunSummary> | undefined;
@@ -130,6 +133,7 @@ export class Launcher {
     this.#settings = settings;
     this.#stopping = undefined;
     this.#reason = "finished";
+    this.#signal = undefined;
     this.#suspended = new Set(o.service ? groups.map((g) => g.name) : []);
     const instances: Instance[] = [];
     for (const spec of specs) {
@@ -172,7 +176,8 @@ export class Launcher {
     this.#log(ok ? "info" : "warning", `all instances are done (${summarise(infos)})`);
     emit(this.#events, { kind: "launcherStopped" });
     this.#logger.flush?.();
-    return { ok, reason: this.#reason, instances: infos };
+    const signal = this.#signal;
+    return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
   }
 
   async #transportFor(target: InstanceSpec["target"]): Promise<Transport> {
@@ -208,9 +213,10 @@ export class Launcher {
 
   #listenSignals(): () => void {
     let count = 0;
-    const onSignal = (name: string) => () => {
+    const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
       count++;
       this.#reason = "signal";
+      this.#signal ??= name;
       if (count === 1) {
         this.#log("notice", `received ${name}, stopping (send it again to force)`);
         void this.stop();

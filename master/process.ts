@@ -155,6 +155,7 @@ export class Instance {
       return;
     }
     this.#clearRestart();
+    if (this.#startedAt !== undefined) this.#restarts++; // started again by hand (resume, rolling restart)
     this.#failures = 0;
     this.#timeouts = 0;
     this.#loop = this.#run();

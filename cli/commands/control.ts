@@ -1,0 +1,89 @@
+/**
+ * The commands that talk to a running master through its control socket:
+ * `ps`, `suspend`, `resume`, `scale`, `restart`, `stop`.
+ *
+ * @module
+ */
+
+import { numberOption, parseCommand, stringOption } from "../_args.ts";
+import { CliError, EXIT } from "../_errors.ts";
+import { controlOnce } from "../control_client.ts";
+import type { ControlRequest } from "../control_protocol.ts";
+import { psTable } from "../ps_table.ts";
+import { socketPath } from "../socket_path.ts";
+
+const SOCKET = { socket: { type: "string" } } as const;
+
+function pathOf(values: Record<string, string | boolean | undefined>): string {
+  return socketPath({ option: stringOption(values, "socket") });
+}
+
+/** `ps [--json]`: the instances of the running master. */
+export async function psCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand("ps", args, { ...SOCKET, json: { type: "boolean" } }, 0);
+  const res = await controlOnce(pathOf(values), { cmd: "ps" });
+  if (!("instances" in res)) throw new CliError("unexpected answer to ps", EXIT.failed);
+  if (values.json === true) console.log(JSON.stringify(res.instances, null, 2));
+  else console.log(psTable(res.instances, res.now));
+  return EXIT.ok;
+}
+
+/** `suspend GROUP|--all [--force]`, `resume GROUP|--all`. */
+export async function suspendResumeCommand(
+  cmd: "suspend" | "resume",
+  args: string[],
+): Promise<number> {
+  const spec = { ...SOCKET, all: { type: "boolean" }, force: { type: "boolean" } } as const;
+  const { values, positionals } = parseCommand(cmd, args, spec, 1);
+  const group = positionals[0];
+  if ((group === undefined) === (values.all !== true)) {
+    throw new CliError(`${cmd}: give a GROUP or --all`, EXIT.usage);
+  }
+  if (cmd === "resume" && values.force === true) {
+    throw new CliError("resume: --force only applies to suspend", EXIT.usage);
+  }
+  const request: ControlRequest = cmd === "suspend"
+    ? { cmd, ...(group ? { group } : {}), force: values.force === true }
+    : { cmd, ...(group ? { group } : {}) };
+  return say(await controlOnce(pathOf(values), request));
+}
+
+/** `scale GROUP N`: N instances per host. */
+export async function scaleCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand("scale", args, SOCKET, 2);
+  const [group, n] = positionals;
+  if (group === undefined || n === undefined) {
+    throw new CliError("scale: usage: distarch scale GROUP N", EXIT.usage);
+  }
+  const instances = numberOption({ N: n }, "N", { integer: true, min: 1 })!;
+  return say(await controlOnce(pathOf(values), { cmd: "scale", group, instances }));
+}
+
+/** `restart GROUP [--alive-timeout S]`: rolling restart. */
+export async function restartCommand(args: string[]): Promise<number> {
+  const spec = { ...SOCKET, "alive-timeout": { type: "string" } } as const;
+  const { values, positionals } = parseCommand("restart", args, spec, 1);
+  const group = positionals[0];
+  if (group === undefined) throw new CliError("restart: usage: distarch restart GROUP", EXIT.usage);
+  const t = numberOption(values, "alive-timeout");
+  if (t === 0) throw new CliError("--alive-timeout must be > 0", EXIT.usage);
+  const request: ControlRequest = { cmd: "restart", group, ...(t ? { aliveTimeout: t } : {}) };
+  return say(await controlOnce(pathOf(values), request));
+}
+
+/** `stop`: stops the master gracefully, waits, reports how its instances ended. */
+export async function stopCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand("stop", args, SOCKET, 0);
+  const res = await controlOnce(pathOf(values), { cmd: "stop" });
+  if (!("stopped" in res)) throw new CliError("unexpected answer to stop", EXIT.failed);
+  const { ok, reason, states } = res.stopped;
+  const counts = Object.entries(states).map(([s, n]) => `${n} ${s}`).join(", ");
+  if (!ok) throw new CliError(`master stopped (${reason}) with failures: ${counts}`, EXIT.failed);
+  console.log(`master stopped: ${counts || "no instances"}`);
+  return EXIT.ok;
+}
+
+function say(res: object): number {
+  if ("message" in res && typeof res.message === "string") console.log(res.message);
+  return EXIT.ok;
+}

@@ -1,0 +1,155 @@
+/**
+ * `distarch run [FILE]`: the master. Loads the config, binds the control
+ * socket, starts every group and supervises them until they end or are
+ * stopped; shows the live summary in a terminal.
+ *
+ * @module
+ */
+
+import { ConfigError } from "../../master/config.ts";
+import { Launcher, type RunSummary } from "../../master/launcher.ts";
+import { type FlushingLogger, writerLogger } from "../../master/log.ts";
+import type { LaunchOptions } from "../../master/types.ts";
+import { numberOption, parseCommand, stringOption } from "../_args.ts";
+import { CliError, EXIT } from "../_errors.ts";
+import { controlHandler, stopReport } from "../control_api.ts";
+import { ControlServer } from "../control_server.ts";
+import { configDir, loadConfigFile } from "./_load.ts";
+import { LiveView } from "../live.ts";
+import { LogRing, teeLogger } from "../log_ring.ts";
+import { socketPath } from "../socket_path.ts";
+
+/** The options of `run`. */
+export const RUN_OPTIONS = {
+  "max-running-time": { type: "string" },
+  "max-process-timeout": { type: "string" },
+  timeout: { type: "string" },
+  service: { type: "boolean" },
+  "log-file": { type: "string" },
+  "pid-file": { type: "string" },
+  "log-format": { type: "string" },
+  socket: { type: "string" },
+  plain: { type: "boolean" },
+} as const;
+
+/** Runs the master; resolves to the exit code (0 when everything ended cleanly). */
+export async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand("run", args, RUN_OPTIONS, 1);
+  const format = stringOption(values, "log-format") ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new CliError(
+      `--log-format must be "text" or "json": got ${JSON.stringify(format)}`,
+      EXIT.usage,
+    );
+  }
+  const overrides: LaunchOptions = {};
+  const maxRunningTime = numberOption(values, "max-running-time");
+  const maxProcessTimeouts = numberOption(values, "max-process-timeout", { integer: true });
+  const timeout = numberOption(values, "timeout");
+  if (maxRunningTime !== undefined) overrides.maxRunningTime = maxRunningTime;
+  if (maxProcessTimeouts !== undefined) overrides.maxProcessTimeouts = maxProcessTimeouts;
+  if (timeout !== undefined) overrides.timeout = timeout;
+  if (values.service === true) overrides.service = true;
+
+  const { file, config } = await loadConfigFile(positionals[0]);
+  const logFile = stringOption(values, "log-file");
+  const pidFile = stringOption(values, "pid-file");
+  const out = logFile === undefined ? undefined : openLogFile(logFile);
+  const sink: FlushingLogger = writerLogger(out ?? Deno.stdout, { format });
+  const ring = new LogRing();
+  const logger = teeLogger(sink, ring);
+  let launcher: Launcher;
+  try {
+    launcher = new Launcher({
+      logger,
+      handleSignals: true,
+      cwd: configDir(file),
+      ...config.options,
+      ...overrides,
+    });
+  } catch (e) {
+    out?.close();
+    if (e instanceof ConfigError) throw new CliError(e.message, EXIT.config, { cause: e });
+    throw e;
+  }
+
+  const startedAt = Date.now();
+  const done = Promise.withResolvers<RunSummary>();
+  done.promise.catch(() => {});
+  const path = socketPath({ option: stringOption(values, "socket") });
+  let server: ControlServer;
+  try {
+    server = await ControlServer.listen(
+      path,
+      controlHandler({ launcher, ring, done: done.promise, startedAt }),
+    );
+  } catch (e) {
+    out?.close();
+    throw e;
+  }
+  if (pidFile !== undefined) Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
+  const live = values.plain !== true && (logFile !== undefined || format === "text") &&
+      roomForLiveView(config.groups.length)
+    ? new LiveView(() => launcher.list(), startedAt, {
+      note: `control ${path}`,
+      groups: config.groups.length,
+    })
+    : undefined;
+  let summary: RunSummary;
+  try {
+    summary = await launcher.run(config.groups);
+    done.resolve(summary);
+  } catch (e) {
+    done.reject(e);
+    throw e;
+  } finally {
+    sink.flush();
+    live?.close();
+    await server.close();
+    if (pidFile !== undefined) removePidFile(pidFile);
+    out?.close();
+  }
+  return exitCode(summary);
+}
+
+/** The exit code of a finished run, throwing a {@linkcode CliError} with a message when not 0. */
+function exitCode(summary: RunSummary): number {
+  if (summary.reason === "signal" && summary.signal !== undefined) {
+    return summary.signal === "SIGINT" ? EXIT.sigint : EXIT.sigterm;
+  }
+  if (summary.ok) return EXIT.ok;
+  const failed = summary.instances.filter((i) => i.state === "failed");
+  const states = Object.entries(stopReport(summary).states).map(([s, n]) => `${n} ${s}`);
+  const which = failed.slice(0, 5).map((i) => `${i.group}/${i.id} on ${i.host}`).join(", ");
+  throw new CliError(
+    `run ended with failures (${states.join(", ")})${which ? `: ${which}` : ""}`,
+    EXIT.failed,
+  );
+}
+
+/** True when stdout is a terminal tall enough for the summary and some log lines. */
+function roomForLiveView(groups: number): boolean {
+  if (!Deno.stdout.isTerminal()) return false;
+  try {
+    const { rows, columns } = Deno.consoleSize();
+    return rows >= groups + 8 && columns >= 40;
+  } catch {
+    return false;
+  }
+}
+
+function openLogFile(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { append: true, create: true });
+  } catch (e) {
+    throw new CliError(`cannot open --log-file ${path}: ${e}`, EXIT.usage, { cause: e });
+  }
+}
+
+function removePidFile(path: string): void {
+  try {
+    if (Deno.readTextFileSync(path).trim() === String(Deno.pid)) Deno.removeSync(path);
+  } catch {
+    // gone already
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * What a master answers on its control socket: each request mapped to a
+ * {@linkcode Launcher} call.
+ *
+ * @module
+ */
+
+import type { Launcher, RunSummary } from "../master/launcher.ts";
+import { type ControlRequest, parseRequest, type StopReport } from "./control_protocol.ts";
+import type { Reply, RequestHandler } from "./control_server.ts";
+import type { LogRing } from "./log_ring.ts";
+
+/** What the handler works on. */
+export interface ControlContext {
+  /** The running launcher. */
+  launcher: Launcher;
+  /** Recent records, for `logs`. */
+  ring: LogRing;
+  /** The promise `launcher.run()` returned. */
+  done: Promise<RunSummary>;
+  /** When the master started (ms since epoch). */
+  startedAt: number;
+  /** Lines a slow `logs -f` client may lag behind before it is dropped. @default {10000} */
+  maxLag?: number;
+}
+
+/** Counts instances per final state. */
+export function stopReport(summary: RunSummary): StopReport {
+  const states: Record<string, number> = {};
+  for (const i of summary.instances) states[i.state] = (states[i.state] ?? 0) + 1;
+  return { ok: summary.ok, reason: summary.reason, states };
+}
+
+/**
+ * The request handler of a master's control socket.
+ *
+ * Requests: `ping`, `ps`, `suspend`, `resume`, `scale`, `restart`, `stop`,
+ * `logs` (see control_protocol.ts).
+ */
+export function controlHandler(ctx: ControlContext): RequestHandler {
+  return async (raw, reply) => {
+    const req = parseRequest(raw);
+    if (typeof req === "string") return void await reply.send({ ok: false, error: req });
+    await answer(ctx, req, reply);
+  };
+}
+
+async function answer(ctx: ControlContext, req: ControlRequest, reply: Reply): Promise<void> {
+  const { launcher } = ctx;
+  switch (req.cmd) {
+    case "ping":
+      return void await reply.send({
+        ok: true,
+        pid: Deno.pid,
+        startedAt: ctx.startedAt,
+        groups: launcher.groupNames(),
+      });
+    case "ps":
+      return void await reply.send({
+        ok: true,
+        pid: Deno.pid,
+        now: Date.now(),
+        startedAt: ctx.startedAt,
+        instances: launcher.list(),
+      });
+    case "suspend": {
+      if (req.group === undefined) await launcher.suspendAll({ force: req.force === true });
+      else await launcher.suspendGroup(req.group, { force: req.force === true });
+      const what = req.group === undefined ? "every group" : `group ${JSON.stringify(req.group)}`;
+      return void await reply.send({ ok: true, message: `suspended ${what}` });
+    }
+    case "resume": {
+      if (req.group === undefined) launcher.resumeAll();
+      else launcher.resumeGroup(req.group);
+      const what = req.group === undefined ? "every group" : `group ${JSON.stringify(req.group)}`;
+      return void await reply.send({ ok: true, message: `resumed ${what}` });
+    }
+    case "scale":
+      await launcher.scaleGroup(req.group, req.instances);
+      return void await reply.send({
+        ok: true,
+        message: `scaled group ${JSON.stringify(req.group)} to ${req.instances} per host`,
+      });
+    case "restart":
+      await launcher.restartGroup(
+        req.group,
+        req.aliveTimeout === undefined ? {} : { aliveTimeout: req.aliveTimeout },
+      );
+      return void await reply.send({
+        ok: true,
+        message: `restarted group ${JSON.stringify(req.group)}`,
+      });
+    case "stop": {
+      await launcher.stop();
+      const summary = await ctx.done;
+      return void await reply.send({ ok: true, stopped: stopReport(summary) });
+    }
+    case "logs":
+      return await streamLogs(ctx, req, reply);
+  }
+}
+
+async function streamLogs(
+  ctx: ControlContext,
+  req: Extract<ControlRequest, { cmd: "logs" }>,
+  reply: Reply,
+): Promise<void> {
+  const { maxLag = 10_000 } = ctx;
+  const { group } = req;
+  if (group !== undefined && !ctx.launcher.groupNames().includes(group)) {
+    const known = ctx.launcher.groupNames().join(", ");
+    return void await reply.send({
+      ok: false,
+      error: `no group named ${JSON.stringify(group)} (groups: ${known})`,
+    });
+  }
+  const wanted = (r: { group?: string }) => group === undefined || r.group === group;
+  const recent = ctx.ring.recent().filter(wanted);
+  const tail = req.lines === undefined ? recent : recent.slice(recent.length - req.lines);
+  for (const record of req.lines === 0 ? [] : tail) void reply.send({ record });
+  if (!req.follow) return void await reply.send({ ok: true, end: true });
+  await new Promise<void>((resolve) => {
+    const unfollow = ctx.ring.follow((record) => {
+      if (!wanted(record)) return;
+      if (reply.pending > maxLag) {
+        void reply.send({ ok: false, error: `dropped: more than ${maxLag} lines behind` });
+        finish();
+      } else void reply.send({ record });
+    });
+    const finish = () => {
+      unfollow();
+      reply.signal.removeEventListener("abort", finish);
+      resolve();
+    };
+    if (reply.signal.aborted) finish();
+    else reply.signal.addEventListener("abort", finish);
+  });
+}

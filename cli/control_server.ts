@@ -1,0 +1,218 @@
+/**
+ * The master's side of the control socket: binds a Unix socket (mode 0600,
+ * refusing when another master answers on it, replacing a stale file), reads
+ * one JSON request per connection and lets a handler answer with JSON lines.
+ *
+ * @module
+ */
+
+import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
+import { CliError, EXIT } from "./_errors.ts";
+
+/** The handle a request handler answers through. */
+export interface Reply {
+  /** Sends one JSON line. */
+  send(value: unknown): Promise<void>;
+  /** Lines queued, not yet written (a slow follower). */
+  readonly pending: number;
+  /** Aborted when the client hangs up or the server closes. */
+  readonly signal: AbortSignal;
+}
+
+/** Answers one request; the connection is closed when it resolves. */
+export type RequestHandler = (request: unknown, reply: Reply) => Promise<void>;
+
+/** Options of {@linkcode ControlServer.listen}. */
+export interface ControlServerOptions {
+  /** Milliseconds `close()` waits for requests in progress. @default {5000} */
+  closeTimeout?: number;
+}
+
+/** A listening control socket. */
+export class ControlServer implements AsyncDisposable {
+  readonly #listener: Deno.Listener;
+  readonly #path: string;
+  readonly #ino: number | null;
+  readonly #handler: RequestHandler;
+  readonly #closeTimeout: number;
+  readonly #closing = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  #accepting: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+
+  private constructor(
+    listener: Deno.Listener,
+    path: string,
+    handler: RequestHandler,
+    closeTimeout: number,
+  ) {
+    this.#listener = listener;
+    this.#path = path;
+    this.#handler = handler;
+    this.#closeTimeout = closeTimeout;
+    this.#ino = Deno.statSync(path).ino;
+  }
+
+  /** The socket path. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * Binds `path` and starts serving. Throws a {@linkcode CliError} (exit 4)
+   * when a master already answers there, or when `path` is not a socket.
+   */
+  static async listen(
+    path: string,
+    handler: RequestHandler,
+    options: ControlServerOptions = {},
+  ): Promise<ControlServer> {
+    const { closeTimeout = 5000 } = options;
+    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    let listener: Deno.Listener;
+    try {
+      listener = Deno.listen({ transport: "unix", path });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) {
+        throw new CliError(`cannot listen on control socket ${path}: ${e}`, EXIT.socket, {
+          cause: e,
+        });
+      }
+      await refuseIfLive(path);
+      await Deno.remove(path);
+      listener = Deno.listen({ transport: "unix", path });
+    }
+    Deno.chmodSync(path, 0o600); // same tick as the bind: no request is served before
+    const server = new ControlServer(listener, path, handler, closeTimeout);
+    server.#accepting = server.#accept();
+    return server;
+  }
+
+  async #accept(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) {
+        const p = this.#serve(conn).finally(() => this.#inFlight.delete(p));
+        this.#inFlight.add(p);
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
+    const hangup = new AbortController();
+    const signal = AbortSignal.any([hangup.signal, this.#closing.signal]);
+    const writer = new JsonLineWriter(conn);
+    const reply: Reply = {
+      send: (v) => writer.send(v),
+      get pending() {
+        return writer.pending;
+      },
+      signal,
+    };
+    const lines = readJsonLines(conn.readable);
+    try {
+      const first = await lines.next().catch((e) => ({ error: e }));
+      if ("error" in first) {
+        await reply.send({ ok: false, error: `bad request: ${first.error}` });
+        return;
+      }
+      if (first.done) return;
+      // watch for the client hanging up while the handler runs
+      void (async () => {
+        try {
+          while (!(await lines.next()).done);
+        } catch {
+          // reset by peer
+        }
+        hangup.abort();
+      })();
+      await this.#handler(first.value, reply).catch((e) =>
+        reply.send({ ok: false, error: e instanceof Error ? e.message : String(e) })
+      );
+      await writer.drain();
+    } finally {
+      hangup.abort();
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  /**
+   * Stops accepting, aborts followers, waits (bounded) for requests in
+   * progress to answer, then removes the socket file if it is still ours.
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      try {
+        this.#listener.close();
+      } catch {
+        // already closed
+      }
+      await this.#accepting;
+      this.#closing.abort();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(this.#inFlight),
+        new Promise((r) => timer = setTimeout(r, this.#closeTimeout)),
+      ]);
+      clearTimeout(timer);
+      try {
+        if (Deno.statSync(this.#path).ino === this.#ino) Deno.removeSync(this.#path);
+      } catch {
+        // gone already
+      }
+    })();
+    return this.#closed;
+  }
+
+  /** Same as {@linkcode ControlServer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Throws when a master answers on `path`, or `path` is not a socket; returns when it is stale. */
+async function refuseIfLive(path: string): Promise<void> {
+  const info = await Deno.lstat(path);
+  if (!info.isSocket) {
+    throw new CliError(
+      `cannot use ${path} as control socket: it exists and is not a socket`,
+      EXIT.socket,
+    );
+  }
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch {
+    return; // nobody listens: a stale file from a master that died
+  }
+  let pid = "";
+  try {
+    await new JsonLineWriter(conn).send({ cmd: "ping" });
+    const timer = setTimeout(() => conn.close(), 1000);
+    for await (const v of readJsonLines(conn.readable)) {
+      const p = (v as { pid?: unknown }).pid;
+      if (typeof p === "number") pid = ` (pid ${p})`;
+      break;
+    }
+    clearTimeout(timer);
+  } catch {
+    // it answered the connect: live enough
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+  throw new CliError(
+    `another master is already running on control socket ${path}${pid}; ` +
+      `stop it with "distarch stop", or use --socket to run a second one`,
+    EXIT.socket,
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * The usage text of `distarch`.
+ *
+ * @module
+ */
+
+/** The text `distarch --help` prints. */
+export const USAGE = `distarch: start, supervise and stop worker processes, locally and over SSH
+
+Usage: distarch <command> [options]
+
+Commands:
+  run [FILE]            run the master for FILE (default: distarch.yaml)
+      --max-running-time S      stop everything gracefully after S seconds (0 = never)
+      --max-process-timeout N   hangs in a row before an instance is given up
+      --timeout S               seconds of silence before an instance counts as hung
+      --service                 start with every group suspended; run until "stop"
+      --log-file PATH           append log lines to PATH instead of stdout
+      --log-format text|json    log line format (default text)
+      --pid-file PATH           write the master's pid to PATH while it runs
+      --plain                   no live summary, even in a terminal
+  validate [FILE]       check FILE without starting anything (exit 3 when invalid)
+  schema                print the JSON Schema of config files
+  ps [--json]           list the instances of the running master
+  suspend GROUP|--all [--force]   stop a group's instances and keep them stopped
+  resume GROUP|--all    start a suspended group again
+  scale GROUP N         run N instances per host of GROUP
+  restart GROUP [--alive-timeout S]   rolling restart, one instance at a time
+  stop                  stop the master gracefully; wait and report
+  logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f
+
+Every command but validate/schema takes --socket PATH (or $DISTARCH_SOCKET);
+default: $XDG_RUNTIME_DIR/distarch/control.sock, else /tmp/distarch-<uid>/control.sock.
+
+Exit codes: 0 ok; 1 run ended with failures / request refused; 2 usage;
+3 config invalid; 4 no master on the socket, or one already runs there;
+130/143 run stopped by SIGINT/SIGTERM. See docs/cli.md.`;

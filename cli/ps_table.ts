@@ -1,0 +1,43 @@
+/**
+ * The table `distarch ps` prints.
+ *
+ * @module
+ */
+
+import type { InstanceInfo } from "../master/events.ts";
+import { duration } from "./live.ts";
+
+const HEAD = ["GROUP", "HOST", "ID", "GROUPID", "PID", "STATE", "UPTIME", "RESTARTS", "LAST SEEN"];
+
+/**
+ * Formats instances as an aligned text table (no trailing newline); `now`
+ * is the master's clock, for uptime and last seen.
+ *
+ * @example
+ * ```ts
+ * import { psTable } from "./ps_table.ts";
+ * psTable([], 0); // "GROUP  HOST  ID  GROUPID  PID  STATE  UPTIME  RESTARTS  LAST SEEN"
+ * ```
+ */
+export function psTable(instances: readonly InstanceInfo[], now: number): string {
+  const rows = instances.map((i) => {
+    const live = i.state === "running" || i.state === "starting" || i.state === "stopping";
+    return [
+      i.group,
+      i.host,
+      String(i.id),
+      String(i.groupId),
+      live && i.pid !== undefined ? String(i.pid) : "-",
+      i.state === "failed" && i.lastReason ? `failed (${i.lastReason})` : i.state,
+      live && i.startedAt !== undefined ? duration(now - i.startedAt) : "-",
+      String(i.restarts),
+      i.lastSeen !== undefined ? `${duration(now - i.lastSeen)} ago` : "-",
+    ];
+  });
+  const all = [HEAD, ...rows];
+  const widths = HEAD.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  return all.map((r) =>
+    r.map((cell, c) => c === r.length - 1 ? cell : cell.padEnd(widths[c]!)).join("  ")
+  )
+    .join("\n");
+}
