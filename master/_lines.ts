@@ -39,7 +39,7 @@ export class LineSplitter {
       return;
     }
     if (this.#plen > 0 || this.#dropping) {
-      this.#append(chunk, 0, nl);
+      this.#append(chunk, 0, nl > 0 && chunk[nl - 1] === 13 ? nl - 1 : nl);
       if (!this.#dropping) this.#emit(this.#partial, 0, this.#plen);
       this.#plen = 0;
       this.#dropping = false;

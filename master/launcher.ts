@@ -73,6 +73,7 @@ export class Launcher {
   #wake: (() => void) | undefined;
   #suspended = new Set<string>();
   #done: Promise<RunSummary> | undefined;
+  #ready: PromiseWithResolvers<void> = Promise.withResolvers();
 
   /** Creates a launcher; throws a `ConfigError` on invalid options. */
   constructor(options: LauncherOptions = {}) {
@@ -112,6 +113,7 @@ export class Launcher {
       return Promise.reject(error);
     }
     this.#running = true;
+    this.#ready = Promise.withResolvers();
     this.#done = this.#run(valid).finally(() => {
       this.#running = false;
     });
@@ -135,22 +137,25 @@ export class Launcher {
     this.#reason = "finished";
     this.#signal = undefined;
     this.#suspended = new Set(o.service ? groups.map((g) => g.name) : []);
-    const instances: Instance[] = [];
-    for (const spec of specs) {
-      const transport = await this.#transportFor(spec.target);
-      instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
-    }
-    this.#instances = instances;
-    const started = Date.now();
-    this.#log("info", `starting ${specs.length} instances in ${groups.length} groups`);
-    emit(this.#events, { kind: "launcherStarting", instances: specs.length });
     const removeSignals = this.#handleSignals ? this.#listenSignals() : () => {};
-    const tick = setInterval(() => this.#check(started), o.checkInterval * 1000);
+    const started = Date.now();
+    let tick: ReturnType<typeof setInterval> | undefined;
     try {
+      const instances: Instance[] = [];
+      for (const spec of specs) {
+        const transport = await this.#transportFor(spec.target);
+        instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
+      }
+      this.#instances = instances;
+      this.#log("info", `starting ${specs.length} instances in ${groups.length} groups`);
+      emit(this.#events, { kind: "launcherStarting", instances: specs.length });
+      tick = setInterval(() => this.#check(started), o.checkInterval * 1000);
       for (const inst of instances) {
-        if (this.#suspended.has(inst.spec.group)) await inst.stop("suspended");
+        if (this.#stopping !== undefined) await inst.stop("stopped");
+        else if (this.#suspended.has(inst.spec.group)) await inst.stop("suspended");
         else inst.start();
       }
+      this.#ready.resolve();
       emit(this.#events, { kind: "launcherStarted" });
       while (true) {
         await Promise.all(this.#instances.map((i) => i.whenDone()));
@@ -164,6 +169,7 @@ export class Launcher {
       }
       await this.#stopping;
     } finally {
+      this.#ready.resolve();
       clearInterval(tick);
       removeSignals();
       await Promise.all([...this.#transports.values()].map((t) => t.close().catch(() => {})));
@@ -244,7 +250,10 @@ export class Launcher {
     if (this.#stopping === undefined) {
       if (this.#reason === "finished") this.#reason = "stopped";
       this.#log("info", "stopping every instance");
-      this.#stopping = Promise.all(this.#instances.map((i) => i.stop("stopped"))).then(() => {});
+      // instances are still being set up when stop() comes right after run(): wait for them
+      this.#stopping = this.#ready.promise.then(() =>
+        Promise.all(this.#instances.map((i) => i.stop("stopped")))
+      ).then(() => {});
       this.#wake?.();
     }
     return this.#stopping.then(() => this.#done).then(() => {});

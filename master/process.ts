@@ -196,7 +196,7 @@ export class Instance {
     this.#timeouts++;
     this.#log(
       "warning",
-      `hung: no output for ${Math.round(silent / 1000)} s (timeout ${timeout} s), killing it`,
+      `hung: no output for ${(silent / 1000).toFixed(1)} s (timeout ${timeout} s), killing it`,
     );
     emit(this.#events, { kind: "processTimedOut", instance: this.info(), silentFor: silent });
     this.#reason ??= "timeout";

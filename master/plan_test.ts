@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { isDenoScript, plan, resolveScript } from "./plan.ts";
+import type { GroupConfig } from "./types.ts";
+
+const seed: GroupConfig[] = [
+  {
+    name: "First Group",
+    command: "script1.ts",
+    params: { message: "Hello World!" },
+    processes: [
+      { type: "local", instances: 3 },
+      { type: "remote", hosts: ["remote-server-1", "remote-server-2"], instances: 2 },
+    ],
+  },
+  {
+    name: "Second Group",
+    command: "script2.ts",
+    processes: [
+      { type: "local", instances: 2 },
+      { type: "remote", hosts: ["remote-server-1", "remote-server-2"], instances: 2 },
+    ],
+  },
+];
+
+Deno.test("plan() numbers the seed README's groups: ids 1…N, groupIds 1…groupCount", () => {
+  const specs = plan(seed, { cwd: "/srv" });
+  assert.equal(specs.length, 13);
+  assert.deepEqual(specs.map((s) => [s.id, s.groupId, s.groupCount, s.host]), [
+    [1, 1, 7, "localhost"],
+    [2, 2, 7, "localhost"],
+    [3, 3, 7, "localhost"],
+    [4, 4, 7, "remote-server-1"],
+    [5, 5, 7, "remote-server-1"],
+    [6, 6, 7, "remote-server-2"],
+    [7, 7, 7, "remote-server-2"],
+    [8, 1, 6, "localhost"],
+    [9, 2, 6, "localhost"],
+    [10, 3, 6, "remote-server-1"],
+    [11, 4, 6, "remote-server-1"],
+    [12, 5, 6, "remote-server-2"],
+    [13, 6, 6, "remote-server-2"],
+  ]);
+  assert.deepEqual(specs.slice(0, 3).map((s) => s.label), [
+    "script1.ts/1/1",
+    "script1.ts/2/2",
+    "script1.ts/3/3",
+  ]);
+  assert.equal(specs[12]?.label, "script2.ts/13/6");
+});
+
+Deno.test("plan() gives each remote host its own session and the local ones a local target", () => {
+  const specs = plan(seed, { cwd: "/srv" });
+  assert.deepEqual(specs[0]?.target, { type: "local" });
+  const t = specs[3]?.target;
+  assert.equal(t?.type, "remote");
+  if (t?.type === "remote") {
+    assert.equal(t.host, "remote-server-1");
+    assert.equal(t.session, "0/1/remote-server-1");
+    assert.deepEqual(t.config, seed[0]?.processes[1]);
+  }
+  const sessions = new Set(
+    specs.map((s) => s.target.type === "remote" ? s.target.session : "local"),
+  );
+  assert.deepEqual([...sessions], [
+    "local",
+    "0/1/remote-server-1",
+    "0/1/remote-server-2",
+    "1/1/remote-server-1",
+    "1/1/remote-server-2",
+  ]);
+});
+
+Deno.test("plan() puts ids and params in the context and the protocol variables in env", () => {
+  const [s] = plan(
+    [{
+      name: "g",
+      command: "w.ts",
+      params: { a: [1, { b: "é" }] },
+      env: { USER_VAR: "x", DISTARCH_ID: "spoofed" },
+      processes: [{ type: "local", instances: 2 }],
+    }],
+    { cwd: "/srv" },
+  );
+  assert.deepEqual(s?.context, {
+    v: 1,
+    id: 1,
+    groupId: 1,
+    groupCount: 2,
+    host: "localhost",
+    group: { name: "g", command: "w.ts", params: { a: [1, { b: "é" }] } },
+  });
+  assert.deepEqual(s?.env, {
+    USER_VAR: "x",
+    DISTARCH_PROTOCOL: "1",
+    DISTARCH_ID: "1",
+    DISTARCH_GROUP_ID: "1",
+    DISTARCH_GROUP_COUNT: "2",
+  });
+  const [e] = plan([{ name: "g", command: "w.ts", processes: [{ type: "local", instances: 1 }] }]);
+  assert.deepEqual(e?.context.group.params, {}, "params default to {}");
+});
+
+Deno.test("plan() lets process settings override group settings, which override defaults", () => {
+  const specs = plan(
+    [{
+      name: "g",
+      command: "w.ts",
+      path: "work",
+      priority: 5,
+      timeout: 7,
+      binPath: "/opt/deno",
+      env: { A: "g", B: "g" },
+      permissions: ["--allow-net"],
+      processes: [
+        { type: "local", instances: 1 },
+        {
+          type: "local",
+          instances: 1,
+          path: "/abs",
+          priority: 9,
+          timeout: 0,
+          binPath: "/usr/bin/deno",
+          env: { B: "p" },
+          permissions: [],
+        },
+      ],
+    }, { name: "d", command: "w.ts", processes: [{ type: "local", instances: 1 }] }],
+    { cwd: "/srv", timeout: 11 },
+  );
+  const [a, b, d] = specs;
+  assert.deepEqual(
+    [a?.cwd, a?.priority, a?.timeout, a?.env.A, a?.env.B, a?.exec],
+    ["/srv/work", 5, 7, "g", "g", {
+      kind: "deno",
+      binPath: "/opt/deno",
+      permissions: ["--allow-net"],
+      script: "/srv/work/w.ts",
+    }],
+  );
+  assert.deepEqual(
+    [b?.cwd, b?.priority, b?.timeout, b?.env.A, b?.env.B, b?.exec],
+    ["/abs", 9, 0, "g", "p", {
+      kind: "deno",
+      binPath: "/usr/bin/deno",
+      permissions: [],
+      script: "/abs/w.ts",
+    }],
+  );
+  assert.equal(d?.timeout, 11);
+  assert.equal(d?.cwd, undefined);
+  assert.equal(d?.priority, undefined);
+  assert.deepEqual(d?.exec, { kind: "deno", permissions: [], script: "/srv/w.ts" });
+});
+
+Deno.test("plan() runs a non-script command as a binary, found on PATH unless it has a path", () => {
+  const specs = plan(
+    [
+      { name: "a", command: "sleep", processes: [{ type: "local", instances: 1 }] },
+      { name: "b", command: "bin/w.sh", processes: [{ type: "local", instances: 1 }] },
+      {
+        name: "c",
+        command: "w.py",
+        binPath: "python3",
+        processes: [{ type: "local", instances: 1 }],
+      },
+    ],
+    { cwd: "/srv" },
+  );
+  assert.deepEqual(specs.map((s) => s.exec), [
+    { kind: "binary", command: "sleep" },
+    { kind: "binary", command: "/srv/bin/w.sh" },
+    { kind: "binary", command: "w.py", binPath: "python3" },
+  ]);
+  assert.deepEqual(specs.map((s) => s.label), ["sleep/1/1", "w.sh/2/1", "w.py/3/1"]);
+});
+
+Deno.test("plan() is pure: the same input gives the same plan and is not changed", () => {
+  const copy = structuredClone(seed);
+  assert.deepEqual(plan(seed, { cwd: "/x" }), plan(seed, { cwd: "/x" }));
+  assert.deepEqual(seed, copy);
+});
+
+Deno.test("isDenoScript and resolveScript", () => {
+  for (const c of ["a.ts", "b/c.js", "d.mjs", "e.mts", "f.tsx", "g.jsx"]) {
+    assert.ok(isDenoScript(c), c);
+  }
+  for (const c of ["a.sh", "a.py", "sleep", "a.ts.bak"]) assert.ok(!isDenoScript(c), c);
+  assert.equal(resolveScript("/abs/w.ts", "p", "/cwd"), "/abs/w.ts");
+  assert.equal(resolveScript("w.ts", undefined, "/cwd"), "/cwd/w.ts");
+  assert.equal(resolveScript("w.ts", "p/", "/cwd"), "/cwd/p/w.ts");
+  assert.equal(resolveScript("w.ts", "/q//", "/cwd"), "/q/w.ts");
+});

@@ -1,0 +1,255 @@
+/**
+ * Shared helpers of the launcher tests: a collecting logger, process probes
+ * through /proc, polling, and cleanup by a unique marker in the environment.
+ *
+ * @module
+ */
+
+import type { EventHandlers, LauncherEvent } from "../master/events.ts";
+import type { Launcher, RunSummary } from "../master/launcher.ts";
+import type { GroupConfig, Logger, LogRecord, ProcessConfig } from "../master/types.ts";
+
+/** Absolute path of the fixtures directory, with a trailing slash. */
+export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+
+/** Absolute path of the repository root, with a trailing slash. */
+export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Absolute path of a fixture. */
+export function fixture(name: string): string {
+  return FIXTURES + name;
+}
+
+/** A logger that keeps every record, plus handy queries. */
+export interface Collector extends Logger {
+  /** Every record, in order. */
+  records: LogRecord[];
+  /** Records of one instance label (`command/id/groupId`). */
+  of(instance: string): LogRecord[];
+  /** Records whose message contains `text`. */
+  find(text: string | RegExp): LogRecord[];
+  /** All records as text lines (for assertion messages). */
+  dump(max?: number): string;
+}
+
+/** A logger collecting records in memory. */
+export function collector(): Collector {
+  const records: LogRecord[] = [];
+  return {
+    records,
+    log(r) {
+      records.push(r);
+    },
+    of(instance) {
+      return records.filter((r) => r.instance === instance);
+    },
+    find(text) {
+      return records.filter((r) =>
+        typeof text === "string" ? r.message.includes(text) : text.test(r.message)
+      );
+    },
+    dump(max = 80) {
+      const lines = records.map((r) =>
+        `${r.level} [${r.instance ?? "-"}] ${r.message.slice(0, 200)}${
+          r.context ? " " + JSON.stringify(r.context).slice(0, 200) : ""
+        }`
+      );
+      return lines.length > max
+        ? [...lines.slice(0, max / 2), `… ${lines.length - max} more …`, ...lines.slice(-max / 2)]
+          .join("\n")
+        : lines.join("\n");
+    },
+  };
+}
+
+/** Event handlers collecting every event, in order. */
+export function eventCollector(): { events: LauncherEvent[]; handlers: EventHandlers } {
+  const events: LauncherEvent[] = [];
+  const push = (e: LauncherEvent) => events.push(e);
+  const handlers: EventHandlers = {
+    launcherStarting: push,
+    launcherStarted: push,
+    check: push,
+    launcherStopped: push,
+    processCreated: push,
+    processStarted: push,
+    processTimedOut: push,
+    processStopped: push,
+    processSeen: push,
+  };
+  return { events, handlers };
+}
+
+/** A unique marker, put in the environment of a test's workers to find them. */
+export function marker(): string {
+  return `DTM${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** The state letter of a process (`R`, `S`, `Z`…), or undefined when there is none. */
+export function procState(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3 is index 0). */
+export function procStat(pid: number): string[] {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** True when `pid` is a live process (a zombie counts as gone). */
+export function pidAlive(pid: number): boolean {
+  const s = procState(pid);
+  return s !== undefined && s !== "Z" && s !== "X";
+}
+
+/** The argv of a process, or undefined when it is gone. */
+export function procCmdline(pid: number): string[] | undefined {
+  try {
+    const raw = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    return raw.split("\0").filter((s, i, a) => s !== "" || i < a.length - 1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the live processes whose argv or environment contains `mark`. */
+export function pidsWithMarker(mark: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const pid = Number(e.name);
+    if (pid === Deno.pid) continue;
+    let found = false;
+    for (const f of ["cmdline", "environ"]) {
+      try {
+        if (Deno.readTextFileSync(`/proc/${pid}/${f}`).includes(mark)) found = true;
+      } catch {
+        // gone, or not ours
+      }
+      if (found) break;
+    }
+    if (found && pidAlive(pid)) out.push(pid);
+  }
+  return out;
+}
+
+/** SIGKILLs every live process carrying `mark` (cleanup; never throws). Returns their pids. */
+export function killMarked(mark: string): number[] {
+  const pids = pidsWithMarker(mark);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  return pids;
+}
+
+/** Polls `cond` every 20 ms until it is truthy; throws after `ms`. */
+export async function waitFor<T>(
+  cond: () => T | Promise<T>,
+  ms = 10_000,
+  what = "condition",
+): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  while (true) {
+    const v = await cond();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits until no process carries `mark` (or throws, listing them). */
+export async function assertNoneLeft(mark: string, ms = 3000): Promise<void> {
+  try {
+    await waitFor(() => pidsWithMarker(mark).length === 0, ms, "no marked process");
+  } catch {
+    const pids = pidsWithMarker(mark);
+    const desc = pids.map((p) => `${p}: ${procCmdline(p)?.join(" ")}`).join("\n");
+    killMarked(mark);
+    throw new Error(`processes left behind:\n${desc}`);
+  }
+}
+
+/** Options of {@linkcode group}. */
+export type GroupOptions = Partial<Omit<GroupConfig, "name" | "command">> & {
+  /** Local instances (ignored when `processes` is given). @default {1} */
+  instances?: number;
+};
+
+/** A group running a fixture (or any command) locally, tagged with `mark` in its env. */
+export function group(
+  name: string,
+  command: string,
+  mark: string,
+  options: GroupOptions = {},
+): GroupConfig {
+  const { instances = 1, processes, env, ...rest } = options;
+  const procs: ProcessConfig[] = processes ?? [{ type: "local", instances }];
+  return {
+    name,
+    command: command.startsWith("/") || command.includes("/") ? command : fixture(command),
+    processes: procs,
+    env: { ...env, DISTARCH_TEST_MARK: mark },
+    ...rest,
+  };
+}
+
+/**
+ * Runs `body` with a fresh marker, then kills (and reports) anything carrying
+ * it. Also stops `launcher` if the body left it running.
+ */
+export async function withMarker(
+  body: (mark: string) => Promise<void>,
+  launcher?: () => Launcher | undefined,
+): Promise<void> {
+  const mark = marker();
+  try {
+    await body(mark);
+  } finally {
+    const l = launcher?.();
+    if (l !== undefined) await l.stop().catch(() => {});
+    killMarked(mark);
+  }
+}
+
+/** Races `run` against a deadline; on timeout, stops the launcher and throws. */
+export async function runWithin(
+  launcher: Launcher,
+  run: Promise<RunSummary>,
+  ms: number,
+): Promise<RunSummary> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void launcher.stop();
+      reject(new Error(`run() did not return within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Finds the pid a `started (pid N)` record names, for one instance label. */
+export function startedPids(records: LogRecord[], instance?: string): number[] {
+  return records
+    .filter((r) => (instance === undefined || r.instance === instance))
+    .map((r) => /^started \(pid (\d+)\)$/.exec(r.message)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number);
+}
