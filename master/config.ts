@@ -460,6 +460,7 @@ const _LAUNCH: Fields = {
   backoffMax: _num(0),
   backoffReset: _num(0),
   checkInterval: _num(0, true),
+  sshLease: _num(0, true),
   service: _bool,
 };
 

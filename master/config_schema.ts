@@ -123,6 +123,11 @@ function _launchOptions(): Schema {
       exclusiveMinimum: 0,
       description: "Seconds between two check ticks.",
     },
+    sshLease: {
+      type: "number",
+      exclusiveMinimum: 0,
+      description: "Seconds without a sign of life after which an SSH link counts as lost.",
+    },
     service: { type: "boolean", description: "Start with every group suspended." },
   };
 }

@@ -99,6 +99,7 @@ const FULL_OPTIONS = {
   backoffMax: 60,
   backoffReset: 30,
   checkInterval: 0.5,
+  sshLease: 10,
   service: false,
 };
 

@@ -94,6 +94,7 @@ export class Launcher {
       backoffMax: o.backoffMax ?? 60,
       backoffReset: o.backoffReset ?? 30,
       checkInterval: o.checkInterval ?? 1,
+      sshLease: o.sshLease ?? 10,
       service: o.service ?? false,
     };
   }
@@ -199,6 +200,7 @@ export class Launcher {
         config: target.config,
         logger: this.#logger,
         gracePeriod: this.#options.gracePeriod,
+        lease: this.#options.sshLease,
       });
     }
     this.#transports.set(key, t);

@@ -100,6 +100,13 @@ export interface LaunchOptions {
   backoffReset?: number;
   /** Seconds between two `check` ticks. @default {1} */
   checkInterval?: number;
+  /**
+   * Seconds without a sign of life after which an SSH link counts as lost:
+   * the remote agent then stops its instances, the master reports the host
+   * and reconnects. ssh keepalives are sent every third of it.
+   * @default {10}
+   */
+  sshLease?: number;
   /** Service mode: start with every group suspended; `run()` resolves only on `stop()`. @default {false} */
   service?: boolean;
 }

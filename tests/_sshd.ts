@@ -11,6 +11,7 @@
  */
 
 import type { RemoteProcessConfig } from "../master/types.ts";
+import { runtimeArtifact } from "../master/transports/_upload.ts";
 
 /** The login user of the fixture. */
 export const TEST_USER = "distarch-test";
@@ -158,11 +159,49 @@ function signalAll(pids: number[], signal: Deno.Signal): void {
   }
 }
 
+/** Options of {@linkcode startSshd}. */
+export interface SshdOptions {
+  /** How many loopback addresses (127.0.0.2…) to listen on. @default {2} */
+  hosts?: number;
+  /** Listen on these addresses instead (e.g. inside `netns`). @default {127.0.0.2…} */
+  addresses?: string[];
+  /** Run sshd inside this network namespace (`ip netns exec`). */
+  netns?: string;
+  /**
+   * Put this master's Deno runtime in the user's cache, laid out as the
+   * uploader would, so that only tests about zero install pay the upload.
+   * @default {true}
+   */
+  seedCache?: boolean;
+}
+
+/**
+ * Copies the master's Deno into `<home>/.cache/distarch/<sha256>/deno`,
+ * owned by the user, exactly where and how `ensureArtifacts` would put it.
+ */
+async function seedRuntime(home: string, uid: number, gid: number): Promise<void> {
+  const rt = await runtimeArtifact();
+  let dir = home;
+  for (const part of [".cache", "distarch", rt.hash]) {
+    dir += `/${part}`;
+    await Deno.mkdir(dir, { mode: 0o755 });
+    await Deno.chown(dir, uid, gid);
+  }
+  const tmp = `${dir}/.${rt.name}.seed.tmp`;
+  await Deno.copyFile(rt.path, tmp);
+  await Deno.chmod(tmp, 0o755);
+  await Deno.chown(tmp, uid, gid);
+  await Deno.rename(tmp, `${dir}/${rt.name}`);
+}
+
+/** A port nothing listens on in a fresh network namespace. */
+function randomPort(): number {
+  return 20_000 + Math.floor(Math.random() * 40_000);
+}
+
 /** Starts a real sshd on `hosts` loopback addresses (default 2). Dispose it to stop it. */
-export async function startSshd(
-  options: { hosts?: number } = {},
-): Promise<SshdFixture & AsyncDisposable> {
-  const { hosts: count = 2 } = options;
+export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture & AsyncDisposable> {
+  const { hosts: count = 2, addresses, netns, seedCache = true } = options;
   const why = sshdUnavailable();
   if (why !== undefined) throw new Error(`Cannot start the sshd fixture: ${why}`);
   const { uid, gid } = await ensureUser();
@@ -174,12 +213,13 @@ export async function startSshd(
     await Deno.mkdir(home, { mode: 0o700 });
     await Deno.chown(home, uid, gid);
     await pathWithoutDeno(`${dir}/bin`);
+    if (seedCache) await seedRuntime(home, uid, gid);
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/host_key`]);
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", `${dir}/client_key`]);
     await Deno.copyFile(`${dir}/client_key.pub`, `${dir}/authorized_keys`);
     await Deno.chmod(`${dir}/authorized_keys`, 0o644);
-    const hosts = Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
-    const port = freePort(hosts[0]!);
+    const hosts = addresses ?? Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
+    const port = netns === undefined ? freePort(hosts[0]!) : randomPort();
     const hostKey = (await Deno.readTextFile(`${dir}/host_key.pub`)).trim().split(" ")
       .slice(0, 2).join(" ");
     const knownHostsFile = `${dir}/known_hosts`;
@@ -205,8 +245,10 @@ export async function startSshd(
       `SetEnv PATH=${dir}/bin HOME=${home}`,
     ].join("\n") + "\n";
     await Deno.writeTextFile(`${dir}/sshd_config`, config);
-    const child = new Deno.Command(SSHD, {
-      args: ["-D", "-e", "-f", `${dir}/sshd_config`],
+    const sshdArgs = ["-D", "-e", "-f", `${dir}/sshd_config`];
+    // `ip netns exec` execs sshd: the pid is sshd's
+    const child = new Deno.Command(netns === undefined ? SSHD : "ip", {
+      args: netns === undefined ? sshdArgs : ["netns", "exec", netns, SSHD, ...sshdArgs],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -219,23 +261,27 @@ export async function startSshd(
       }
     })();
     const stop = async () => {
-      // sessions outlive the listener: end them too, and wait for their agents
-      // (which stop their instances when their link ends) to be gone
+      // Sessions outlive the listener. Give them a moment to end by themselves
+      // (their clients closed), then end them, and wait for their agents (which
+      // stop their instances when their link ends) to be gone, all while the
+      // listener is still there to reap its children; then stop the listener.
       const descendants = descendantsOf(child.pid);
-      const sessions = new Set(
-        processTable().entries().filter(([, pp]) => pp === child.pid)
-          .map(([p]) => p),
-      );
-      signalAll([...sessions], "SIGTERM");
+      const live = () => descendants.filter((p) => processTable().has(p));
+      const wait = async (ms: number) => {
+        const end = Date.now() + ms;
+        while (live().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+      };
+      await wait(1000);
+      const table = processTable();
+      signalAll(live().filter((p) => table.get(p) === child.pid), "SIGTERM");
+      await wait(15_000);
+      signalAll(live(), "SIGKILL");
+      await wait(2000);
       try {
         child.kill("SIGTERM");
       } catch { /* gone */ }
       await child.status;
       await logDone;
-      const end = Date.now() + 15_000;
-      const live = () => descendants.filter((p) => processTable().has(p));
-      while (live().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-      signalAll(live(), "SIGKILL");
     };
     try {
       await waitListening(hosts, port, child);

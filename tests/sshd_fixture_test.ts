@@ -1,4 +1,5 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { runtimeArtifact } from "../master/transports/_upload.ts";
 import { sshdUnavailable, startSshd } from "./_sshd.ts";
 
 const ignore = sshdUnavailable() !== undefined;
@@ -19,7 +20,7 @@ Deno.test({
   name: "sshd fixture: a plain ssh reaches every host as the test user, whose PATH has no deno",
   ignore,
   async fn() {
-    await using sshd = await startSshd({ hosts: 2 });
+    await using sshd = await startSshd({ hosts: 2, seedCache: false });
     for (const host of sshd.hosts) {
       const r = await ssh([
         "-T",
@@ -70,5 +71,24 @@ Deno.test({
     ]);
     assertEquals(r.code, 255);
     assert(r.stderr.includes("Permission denied"), r.stderr);
+  },
+});
+
+Deno.test({
+  name: "sshd fixture: seedCache puts the runtime where the uploader would, owned by the user",
+  ignore,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const rt = await runtimeArtifact();
+    const path = `${sshd.home}/.cache/distarch/${rt.hash}/deno`;
+    const st = await Deno.stat(path);
+    const home = await Deno.stat(sshd.home);
+    assertEquals([st.size, st.uid, st.gid, (st.mode ?? 0) & 0o777], [
+      rt.size,
+      home.uid,
+      home.gid,
+      0o755,
+    ]);
+    assertEquals((await Deno.stat(`${sshd.home}/.cache`)).uid, home.uid);
   },
 });

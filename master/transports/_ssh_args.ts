@@ -66,10 +66,12 @@ export interface SshArgsOptions {
   serverAliveInterval?: number;
   /** Unanswered keepalives before the client gives up. @default {3} */
   serverAliveCountMax?: number;
-  /** Private directory (mode 0700) holding the ControlMaster sockets; none = no multiplexing. */
-  controlDir?: string;
-  /** Seconds an idle ControlMaster stays up (a safety net: close() ends it). @default {60} */
-  controlPersist?: number;
+  /**
+   * Multiplexing: the ControlMaster socket (in a private 0700 directory) and
+   * whether these args start the master (in the foreground, owned by the
+   * caller: no ControlPersist, no daemon) or use it. None = no multiplexing.
+   */
+  control?: { path: string; role: "master" | "client" };
 }
 
 /** `-o` options the transport sets itself; `sshOptions` may not override them. */
@@ -104,8 +106,7 @@ export function sshArgs(
     connectTimeout = 10,
     serverAliveInterval = 5,
     serverAliveCountMax = 3,
-    controlDir,
-    controlPersist = 60,
+    control,
   } = options;
   if (host === "" || host.startsWith("-")) {
     throw new TypeError(
@@ -123,15 +124,10 @@ export function sshArgs(
     "-o",
     `ServerAliveCountMax=${serverAliveCountMax}`,
   ];
-  if (controlDir !== undefined) {
-    args.push(
-      "-o",
-      "ControlMaster=auto",
-      "-o",
-      `ControlPath=${controlDir}/%C`,
-      "-o",
-      `ControlPersist=${controlPersist}`,
-    );
+  if (control !== undefined) {
+    const master = control.role === "master";
+    args.push("-o", `ControlMaster=${master ? "yes" : "no"}`, "-o", `ControlPath=${control.path}`);
+    if (master) args.push("-o", "ControlPersist=no");
   }
   if (config.port !== undefined) args.push("-p", String(config.port));
   if (config.username !== undefined) args.push("-l", config.username);
@@ -150,17 +146,6 @@ export function sshArgs(
   }
   args.push("--", host);
   return args;
-}
-
-/** The `ssh -O <op>` arguments for the ControlMaster `sshArgs` would use. */
-export function controlArgs(
-  op: "check" | "exit" | "stop",
-  host: string,
-  config: Pick<RemoteProcessConfig, "username" | "privateKey" | "port" | "sshOptions">,
-  controlDir: string,
-): string[] {
-  const args = sshArgs(host, config, { controlDir });
-  return ["-O", op, ...args];
 }
 
 /** True when an ssh error text means the server refused our credentials. */

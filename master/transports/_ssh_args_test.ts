@@ -64,7 +64,7 @@ Deno.test("sshArgs(): batch mode, keepalives, multiplexing, identity, then -- ho
     privateKey: "/k",
     port: 2222,
     sshOptions: { Compression: "yes", ControlMaster: "no" },
-  }, { controlDir: "/tmp/d", connectTimeout: 3 });
+  }, { control: { path: "/tmp/d/1", role: "client" }, connectTimeout: 3 });
   assertEquals(args.slice(-2), ["--", "example.org"]);
   for (
     const o of [
@@ -72,14 +72,15 @@ Deno.test("sshArgs(): batch mode, keepalives, multiplexing, identity, then -- ho
       "ConnectTimeout=3",
       "ServerAliveInterval=5",
       "ServerAliveCountMax=3",
-      "ControlMaster=auto",
-      "ControlPath=/tmp/d/%C",
-      "ControlPersist=60",
+      "ControlMaster=no",
+      "ControlPath=/tmp/d/1",
       "IdentitiesOnly=yes",
       "Compression=yes",
     ]
   ) assert(args.includes(o), o);
-  assert(!args.includes("ControlMaster=no"), "sshOptions may not override multiplexing");
+  assertEquals(args.filter((a) => a.startsWith("ControlMaster=")), ["ControlMaster=no"]);
+  const master = sshArgs("h", {}, { control: { path: "/tmp/d/1", role: "master" } });
+  for (const o of ["ControlMaster=yes", "ControlPersist=no"]) assert(master.includes(o), o);
   assert(args.includes("-T"));
   assertEquals(args.slice(args.indexOf("-p"), args.indexOf("-p") + 2), ["-p", "2222"]);
   assertEquals(args.slice(args.indexOf("-l"), args.indexOf("-l") + 2), ["-l", "bob"]);

@@ -1,13 +1,14 @@
 /**
  * Shared state of the SSH transports of one master process: the private
- * directory of ControlMaster sockets, a reference count per ControlMaster (the
- * last transport to close ends it with `ssh -O exit`), a per-host queue for
- * probes/uploads, and running one-shot ssh commands.
+ * directory of ControlMaster sockets, one ControlMaster per host (an `ssh -N`
+ * child we own, started on demand, restarted after a loss, ended by the last
+ * transport to close), a per-host queue for probes/uploads, and running
+ * one-shot ssh commands.
  *
  * @module
  */
 
-import type { SshResult } from "./_upload.ts";
+import { ProbeError, type SshResult } from "./_upload.ts";
 
 let defaultDir: string | undefined;
 
@@ -33,28 +34,131 @@ export function controlDirFor(): string {
   return defaultDir;
 }
 
-const masters = new Map<string, number>();
+/**
+ * What the ControlMaster runs on the host: it reads its stdin, a pipe from
+ * us, until it ends. So when this process dies, even by SIGKILL, the master
+ * sees EOF, its session ends and it exits once its clients are done: no
+ * stray ssh outlives us.
+ */
+const MASTER_COMMAND = "exec cat >/dev/null";
 
-function masterKey(dir: string, args: readonly string[]): string {
-  return dir + "\0" + args.join("\0");
+/** One ControlMaster: an ssh child of ours, in the foreground. */
+interface Master {
+  /** Transports using it. */
+  users: number;
+  /** Its socket. */
+  path: string;
+  /** The running ssh, if any. */
+  child?: Deno.ChildProcess | undefined;
+  /** Resolves once the socket accepts clients; rejects with the master's ssh result. */
+  ready?: Promise<void> | undefined;
+  /** Resolves once the running ssh has exited. */
+  exited?: Promise<void>;
+  /** Its stdin: closing it ends it. */
+  stdin?: WritableStreamDefaultWriter<Uint8Array> | undefined;
 }
 
-/** Counts one more user of the ControlMaster that `args` (from `sshArgs`) reach. */
-export function retainMaster(dir: string, args: readonly string[]): void {
-  const key = masterKey(dir, args);
-  masters.set(key, (masters.get(key) ?? 0) + 1);
-}
+const masters = new Map<string, Master>();
+let nextSocket = 0;
 
-/** One user less; the last one ends the ControlMaster (and waits for it). */
-export async function releaseMaster(dir: string, args: readonly string[]): Promise<void> {
-  const key = masterKey(dir, args);
-  const n = (masters.get(key) ?? 1) - 1;
-  if (n > 0) {
-    masters.set(key, n);
-    return;
+/**
+ * Counts one more user of the ControlMaster for `key` (the ssh args that
+ * reach one host, as one string) and returns the socket path its clients use
+ * (`<dir>/<n>`, short enough for a unix socket).
+ */
+export function retainMaster(dir: string, key: string): string {
+  let m = masters.get(key);
+  if (m === undefined) {
+    m = { users: 0, path: `${dir}/${nextSocket++}` };
+    masters.set(key, m);
   }
+  m.users++;
+  return m.path;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure the ControlMaster for `key` runs, starting it with `masterArgs`
+ * (from `sshArgs` with `role: "master"`) when it is not: we own it as a child
+ * (no ControlPersist fork, so no daemon, no zombie) and end it in
+ * {@linkcode releaseMaster}, or it ends when we die (see `MASTER_COMMAND`). Rejects with the ssh result when it cannot connect.
+ */
+export function ensureMaster(key: string, masterArgs: readonly string[]): Promise<void> {
+  const m = masters.get(key);
+  if (m === undefined) return Promise.reject(new Error(`no ControlMaster retained for ${key}`));
+  if (m.ready !== undefined) return m.ready;
+  const child = new Deno.Command("ssh", {
+    args: [...masterArgs, MASTER_COMMAND],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    const d = new TextDecoder();
+    for await (const chunk of child.stderr) stderr = (stderr + d.decode(chunk)).slice(-8192);
+  })().catch(() => {});
+  let exited = false;
+  const status = child.status.then(async (st) => {
+    exited = true;
+    await reading;
+    return st;
+  });
+  m.child = child;
+  m.stdin = child.stdin.getWriter();
+  m.exited = status.then(() => {});
+  m.ready = (async () => {
+    const end = Date.now() + 60_000;
+    while (!exited && !(await exists(m.path))) {
+      if (Date.now() > end) {
+        child.kill("SIGKILL");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (exited) {
+      const st = await status;
+      throw new ProbeError({ code: st.code, stdout: "", stderr });
+    }
+  })();
+  // once it is gone (link lost, or ended), the next user starts a new one
+  status.then(() => {
+    if (m.child === child) {
+      m.child = undefined;
+      m.ready = undefined;
+      m.stdin = undefined;
+    }
+  });
+  m.ready.catch(() => {});
+  return m.ready;
+}
+
+/** One user less; the last one ends the ControlMaster and waits for it. */
+export async function releaseMaster(key: string): Promise<void> {
+  const m = masters.get(key);
+  if (m === undefined) return;
+  if (--m.users > 0) return;
   masters.delete(key);
-  await runSsh(["-O", "exit", ...args]);
+  if (m.child !== undefined) {
+    const child = m.child;
+    await m.stdin?.close().catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([m.exited, new Promise((r) => timer = setTimeout(r, 2000))]);
+    clearTimeout(timer);
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await m.exited;
+  }
+  await Deno.remove(m.path).catch(() => {});
 }
 
 const queues = new Map<string, Promise<unknown>>();

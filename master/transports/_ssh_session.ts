@@ -12,8 +12,8 @@ import {
   type AgentEvent,
   type AgentStartSpec,
   FRAME,
-  FrameDecoder,
 } from "../../protocol/agent.ts";
+import { FrameReader } from "./_ssh_frames.ts";
 import type { ExitStatus, OutputHandler } from "./types.ts";
 import { lastLine } from "./_ssh_args.ts";
 
@@ -47,6 +47,7 @@ export class AgentSession {
   #lastFrame = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #lostReason: string | undefined;
+  #isReady = false;
   #onStderrLine: (line: string) => void;
 
   /**
@@ -100,7 +101,8 @@ export class AgentSession {
 
   #tick(): void {
     const silent = Date.now() - this.#lastFrame;
-    if (silent > this.#lease) {
+    // before `ready`, a slow start (a loaded host) is the start timeout's business
+    if (this.#isReady && silent > this.#lease) {
       this.abort(`no sign of life from the agent for ${silent} ms`);
       return;
     }
@@ -113,7 +115,7 @@ export class AgentSession {
   }
 
   async #readStdout(): Promise<void> {
-    const frames = new FrameDecoder();
+    const frames = new FrameReader((kind, key, payload) => this.#frame(kind, key, payload));
     let head: Uint8Array | undefined = new Uint8Array(0);
     try {
       for await (const data of this.#child.stdout) {
@@ -131,7 +133,7 @@ export class AgentSession {
           head = undefined;
           chunk = all.subarray(at + MAGIC.length);
         }
-        for (const f of frames.push(chunk)) this.#frame(f.kind, f.key, f.payload);
+        frames.push(chunk);
       }
     } catch {
       // the pipe broke: the session ends
@@ -157,7 +159,8 @@ export class AgentSession {
 
   #frame(kind: number, key: number, payload: Uint8Array): void {
     if (kind !== FRAME.event) {
-      this.#keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload.slice());
+      // payload is a view of a chunk nothing reuses: no copy
+      this.#keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload);
       return;
     }
     let event: AgentEvent;
@@ -168,6 +171,8 @@ export class AgentSession {
     }
     switch (event.t) {
       case "ready":
+        this.#isReady = true;
+        this.#lastFrame = Date.now();
         this.#ready.resolve();
         break;
       case "started":

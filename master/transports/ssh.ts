@@ -20,7 +20,14 @@ import {
   weakensHostKeyChecking,
 } from "./_ssh_args.ts";
 import { AgentSession } from "./_ssh_session.ts";
-import { controlDirFor, releaseMaster, retainMaster, runSsh, serialize } from "./_ssh_control.ts";
+import {
+  controlDirFor,
+  ensureMaster,
+  releaseMaster,
+  retainMaster,
+  runSsh,
+  serialize,
+} from "./_ssh_control.ts";
 import {
   agentArtifact,
   type Artifact,
@@ -40,7 +47,10 @@ export interface SshTransportOptions {
   logger: Logger;
   /** Seconds the agent waits between SIGTERM and SIGKILL when its link is lost. @default {10} */
   gracePeriod?: number;
-  /** Seconds of silence after which either end considers the link dead. @default {10} */
+  /**
+   * Seconds of silence after which either end considers the link dead; also
+   * sets the ssh keepalive (a third of it). @default {10}
+   */
   lease?: number;
   /** Private (0700) directory for ControlMaster sockets. @default {a fresh /tmp/distarch-<uid>-<random>} */
   controlDir?: string;
@@ -65,6 +75,8 @@ export class SshTransport implements Transport {
   #fatal: StartError | undefined;
   #key = 0;
   #retained = false;
+  #socket = "";
+  readonly #muxKey: string;
   #closed = false;
   readonly #scripts = new Map<string, Promise<string>>();
 
@@ -77,7 +89,7 @@ export class SshTransport implements Transport {
     this.#grace = gracePeriod * 1000;
     this.#lease = lease * 1000;
     this.#controlDir = controlDir ?? controlDirFor();
-    sshArgs(host, config); // validates host and options now
+    this.#muxKey = this.#controlDir + "\0" + this.#argsFor().join("\0"); // validates them now
     for (const [name, value] of Object.entries(config.sshOptions ?? {})) {
       if (weakensHostKeyChecking(name, value)) {
         this.#log("warning", `sshOptions ${name}=${value} weakens host key checking`);
@@ -89,11 +101,21 @@ export class SshTransport implements Transport {
     this.#logger.log({ level, message, time: Date.now(), host: this.host });
   }
 
-  #args(): string[] {
+  #argsFor(role?: "master" | "client"): string[] {
     return sshArgs(this.host, this.#config, {
-      controlDir: this.#controlDir,
       serverAliveInterval: Math.max(1, Math.round(this.#lease / 3000)),
+      ...(role === undefined ? {} : { control: { path: this.#socket, role } }),
     });
+  }
+
+  /** Client ssh args, once the host's ControlMaster is up (started when it is not). */
+  async #args(): Promise<string[]> {
+    if (!this.#retained) {
+      this.#socket = retainMaster(this.#controlDir, this.#muxKey);
+      this.#retained = true;
+    }
+    await ensureMaster(this.#muxKey, this.#argsFor("master"));
+    return this.#argsFor("client");
   }
 
   /** Starts one instance; see {@linkcode Transport.start}. */
@@ -165,15 +187,11 @@ export class SshTransport implements Transport {
   }
 
   async #ensure(artifacts: Artifact[], binPath?: string) {
-    const args = this.#args();
-    if (!this.#retained) {
-      retainMaster(this.#controlDir, args);
-      this.#retained = true;
-    }
     try {
       const t0 = performance.now();
+      const args = await this.#args();
       const r = await serialize(
-        this.#controlDir + " " + args.join(" "),
+        this.#muxKey,
         () =>
           ensureArtifacts(
             (cmd, stdinFile) => runSsh([...args, cmd], stdinFile),
@@ -275,7 +293,7 @@ export class SshTransport implements Transport {
       `--grace=${this.#grace}`,
     ], { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" });
     const session = new AgentSession(
-      [...this.#args(), command],
+      [...this.#argsFor("client"), command],
       this.#lease,
       (line) => this.#log("warning", `ssh ${this.host}: ${line}`),
     );
@@ -307,6 +325,6 @@ export class SshTransport implements Transport {
     this.#closed = true;
     await this.#connecting?.catch(() => {});
     await this.#session?.close(2000);
-    if (this.#retained) await releaseMaster(this.#controlDir, this.#args());
+    if (this.#retained) await releaseMaster(this.#muxKey);
   }
 }
