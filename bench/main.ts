@@ -3,14 +3,15 @@
  * Prints one markdown table per case; each row shows distarch's figure, a
  * baseline measured in the same run, and their ratio.
  *
- * Cases: `launch`, `stop`, `relay`, `memory` (local). Another module (e.g. a
- * future `_remote.ts`) adds its cases to {@linkcode CASES}.
+ * Cases: `launch`, `stop`, `relay`, `memory` (local); `remote` (SSH to a
+ * loopback sshd fixture: needs root and /usr/sbin/sshd).
  *
  * @module
  */
 
 import { launchStopRows, relayRows } from "./_local.ts";
 import { memoryRows } from "./_memory.ts";
+import { remoteRows } from "./_remote.ts";
 import { type Row, table } from "./_table.ts";
 
 /** One benchmark case: a table title and how to measure its rows. */
@@ -44,6 +45,11 @@ export const CASES: Record<string, Case> = {
   memory: {
     title: "Master memory while supervising idle instances",
     run: () => memoryRows(200),
+  },
+  remote: {
+    title: "Remote: 16 loopback hosts × 4 instances until all ready; " +
+      "log relay through SSH (8 workers × 250,000 lines)",
+    run: ({ reps }) => remoteRows(reps),
   },
 };
 
