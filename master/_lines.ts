@@ -21,7 +21,7 @@ export const MAX_LINE = 64 * 1024;
 export class LineSplitter {
   readonly #onLine: LineHandler;
   readonly #max: number;
-  #partial: Uint8Array = new Uint8Array(256);
+  #partial: Uint8Array = new Uint8Array(0);
   #plen = 0;
   #dropping = false;
 

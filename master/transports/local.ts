@@ -41,8 +41,8 @@ export function argvFor(
 
 /**
  * Reads a stream into `onOutput` with a BYOB reader whose buffer starts at
- * 4 KiB and doubles (up to 64 KiB) only while reads fill it: an idle
- * instance costs 8 KiB of buffers instead of the default reader's 128 KiB,
+ * 1 KiB and doubles (up to 64 KiB) only while reads fill it: an idle
+ * instance costs 2 KiB of buffers instead of the default reader's 128 KiB,
  * and a busy one reuses its buffer instead of allocating one per read.
  * The chunk handed over is valid only during the call.
  */
@@ -52,7 +52,7 @@ async function pump(
   onOutput: OutputHandler,
 ): Promise<void> {
   const reader = stream.getReader({ mode: "byob" });
-  let buffer = new ArrayBuffer(4096);
+  let buffer = new ArrayBuffer(1024);
   try {
     while (true) {
       const { done, value } = await reader.read(new Uint8Array(buffer));
