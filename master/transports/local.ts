@@ -25,6 +25,15 @@ export interface SpawnOptions {
 }
 
 /**
+ * The Deno executable that runs Deno-script workers by default: this very
+ * runtime, or — when this program is a `deno compile`d binary, which cannot
+ * run other scripts — the `deno` found on the PATH.
+ */
+export function denoRuntime(): string {
+  return Deno.build.standalone ? "deno" : Deno.execPath();
+}
+
+/**
  * The argv that runs `exec`, with `runtime` as the Deno executable when
  * `exec.binPath` is not set.
  */
@@ -127,8 +136,8 @@ export class LocalTransport implements Transport {
   readonly host = "localhost";
   readonly #runtime: string;
 
-  /** @param runtime The Deno executable for Deno scripts. @default {Deno.execPath()} */
-  constructor(runtime: string = Deno.execPath()) {
+  /** @param runtime The Deno executable for Deno scripts. @default {denoRuntime()} */
+  constructor(runtime: string = denoRuntime()) {
     this.#runtime = runtime;
   }
 
