@@ -6,8 +6,8 @@
  * @module
  */
 
-import { decodeMessage, type Level, PREFIX, STDERR_LEVEL } from "../protocol/worker.ts";
-import { LineSplitter } from "./_lines.ts";
+import type { Level } from "../protocol/worker.ts";
+import { OutputRelay } from "./_relay.ts";
 import {
   emit,
   type EventHandlers,
@@ -19,7 +19,6 @@ import type { InstanceSpec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import { StartError } from "./transports/types.ts";
 import type { Logger, LogRecord, RestartPolicy } from "./types.ts";
-import { isRawLogger } from "./log.ts";
 
 /** Supervision settings, in milliseconds where they are times. */
 export interface SupervisorSettings {
@@ -37,18 +36,6 @@ export interface SupervisorSettings {
   backoffMaxMs: number;
   /** Uptime after which the failure count resets. */
   backoffResetMs: number;
-}
-
-const TAIL = 10;
-const TAIL_BYTES = 4096;
-const AT = 64; // "@"
-const prefixBytes = new TextEncoder().encode(PREFIX);
-const decoder = new TextDecoder();
-
-function isProtocolLine(buf: Uint8Array, start: number, end: number): boolean {
-  if (end - start < prefixBytes.length) return false;
-  for (let i = 0; i < prefixBytes.length; i++) if (buf[start + i] !== prefixBytes[i]) return false;
-  return true;
 }
 
 /** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
@@ -75,15 +62,12 @@ export class Instance {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number | undefined;
-  #lastSeen: number | undefined;
+  #relay: OutputRelay | undefined;
   #restarts = 0;
   #failures = 0;
   #timeouts = 0;
-  #ended = false;
-  #seen = false;
   #reason: StopReason | undefined; // why the current run is being ended by us
   #lastReason: StopReason | undefined;
-  #tail: Uint8Array = new Uint8Array(0);
   #loop: Promise<void> = Promise.resolve();
   #settled: (() => void) | undefined;
 
@@ -102,6 +86,11 @@ export class Instance {
     this.#set = settings;
   }
 
+  /** When the current (or last) run last printed anything, or started. */
+  get #lastSeen(): number | undefined {
+    return this.#relay?.lastSeen ?? this.#startedAt;
+  }
+
   /** Current state. */
   get state(): InstanceState {
     return this.#state;
@@ -109,7 +98,7 @@ export class Instance {
 
   /** True once the current run has printed anything (or pinged). */
   get alive(): boolean {
-    return this.#state === "running" && this.#seen;
+    return this.#state === "running" && this.#relay?.lastSeen !== undefined;
   }
 
   /** True when it will not run again unless resumed. */
@@ -249,94 +238,24 @@ export class Instance {
     this.#logger.log(record);
   }
 
-  #makeOutput(): (stream: "stdout" | "stderr", chunk: Uint8Array) => void {
-    const s = this.spec;
-    const logger = this.#logger;
-    const events = this.#events;
-    const seen = events.processSeen !== undefined;
-    const tags = { group: s.group, host: s.host, instance: s.label, id: s.id, groupId: s.groupId };
-    const fast = !seen && isRawLogger(logger) ? logger : undefined;
-    const outPrefix = fast?.prefix({ level: "info", ...tags });
-    const errPrefix = fast?.prefix({ level: STDERR_LEVEL, ...tags });
-    let now = 0;
-    const slow = (level: Level, bytes: Uint8Array, cut: boolean) => {
-      const line = decoder.decode(bytes);
-      let message = line;
-      let context: Record<string, unknown> | undefined;
-      if (level === "info" && line.startsWith(PREFIX)) {
-        const msg = decodeMessage(line.slice(PREFIX.length));
-        if (msg !== undefined) {
-          if (msg.t === "ping") return;
-          if (msg.t === "ended") {
-            this.#ended = true;
-            return;
-          }
-          level = msg.level;
-          message = msg.msg;
-          context = msg.ctx;
-        }
-      }
-      if (cut) message += ` [line cut at ${bytes.length} bytes]`;
-      if (seen) emit(events, { kind: "processSeen", instance: this.info(), line });
-      const record: LogRecord = { level, message, time: now, ...tags };
-      if (context !== undefined) record.context = context;
-      logger.log(record);
-    };
-    const out = new LineSplitter((buf, start, end, cut) => {
-      if (fast !== undefined && !cut && !(buf[start] === AT && isProtocolLine(buf, start, end))) {
-        fast.raw(outPrefix!, buf, start, end);
-      } else slow("info", buf.subarray(start, end), cut);
-    });
-    const err = new LineSplitter((buf, start, end, cut) => {
-      if (fast !== undefined && !cut) fast.raw(errPrefix!, buf, start, end);
-      else slow(STDERR_LEVEL, buf.subarray(start, end), cut);
-    });
-    this.#flushOutput = () => {
-      now = Date.now();
-      out.flush();
-      err.flush();
-    };
-    return (stream, chunk) => {
-      now = Date.now();
-      this.#lastSeen = now;
-      this.#seen = true;
-      this.#keepTail(chunk);
-      (stream === "stdout" ? out : err).push(chunk);
-    };
-  }
-
-  /** Keeps the last bytes of output, for the message of a crash. */
-  #keepTail(chunk: Uint8Array): void {
-    const keep = TAIL_BYTES;
-    if (chunk.length >= keep) {
-      this.#tail = chunk.slice(chunk.length - keep);
-      return;
-    }
-    const total = this.#tail.length + chunk.length;
-    const next = new Uint8Array(Math.min(keep, total));
-    const fromOld = next.length - chunk.length;
-    next.set(this.#tail.subarray(this.#tail.length - fromOld));
-    next.set(chunk, fromOld);
-    this.#tail = next;
-  }
-
-  #flushOutput: () => void = () => {};
-
   async #run(): Promise<void> {
     while (true) {
       this.#state = "starting";
       this.#reason = undefined;
-      this.#ended = false;
-      this.#seen = false;
-      this.#tail = new Uint8Array(0);
       const abort = new AbortController();
       this.#startAbort = abort;
-      const onOutput = this.#makeOutput();
+      const relay = new OutputRelay(
+        this.spec,
+        this.#logger,
+        this.#events.processSeen &&
+          ((line) => emit(this.#events, { kind: "processSeen", instance: this.info(), line })),
+      );
+      this.#relay = relay;
       emit(this.#events, { kind: "processCreated", instance: this.info() });
       let status: ExitStatus | undefined;
       let startError: unknown;
       try {
-        this.#running = await this.#transport.start(this.spec, onOutput, abort.signal);
+        this.#running = await this.#transport.start(this.spec, relay.onOutput, abort.signal);
       } catch (error) {
         startError = error;
       } finally {
@@ -345,12 +264,11 @@ export class Instance {
       if (this.#running !== undefined) {
         const running = this.#running;
         this.#startedAt = Date.now();
-        this.#lastSeen = this.#startedAt;
         if (this.#state === "starting") this.#state = "running";
         this.#log("info", `started (pid ${running.pid})`);
         emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
         status = await running.status;
-        this.#flushOutput();
+        relay.flush();
         if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
         this.#killTimer = undefined;
       }
@@ -392,7 +310,7 @@ export class Instance {
       }
     } else if (this.#reason !== undefined) reason = this.#reason;
     else if (status.lost !== undefined) reason = "lost";
-    else if (this.#ended || status.code === 0) reason = "ended";
+    else if (this.#relay?.ended || status.code === 0) reason = "ended";
     else reason = "crashed";
     this.#lastReason = reason;
     if (uptime >= set.backoffResetMs) this.#failures = 0;
@@ -438,7 +356,7 @@ export class Instance {
       case "start-failed": {
         this.#failures++;
         const fatal = startError instanceof StartError && startError.fatal;
-        const tail = this.#tailLines();
+        const tail = this.#relay?.tailLines() ?? [];
         if (reason === "crashed") {
           this.#log(
             "error",
@@ -478,12 +396,5 @@ export class Instance {
     });
     if (delay === undefined) this.#setDone(final);
     return delay;
-  }
-
-  #tailLines(): string[] {
-    const lines = decoder.decode(this.#tail).split("\n");
-    if (lines[lines.length - 1] === "") lines.pop();
-    if (this.#tail.length >= TAIL_BYTES) lines.shift(); // the first one is likely partial
-    return lines.slice(-TAIL).filter((l) => !l.startsWith(PREFIX + "ping"));
   }
 }

@@ -1,0 +1,129 @@
+/**
+ * Relays one run of an instance's output as log records: splits both streams
+ * into lines, decodes protocol lines (levels, pings, `ended`), tags every
+ * record with group, host and instance, and keeps the last bytes for the
+ * message of a crash. Plain lines go to a {@linkcode RawLogger} as bytes,
+ * with no string built per line.
+ *
+ * @module
+ */
+
+import { decodeMessage, type Level, PREFIX, STDERR_LEVEL } from "../protocol/worker.ts";
+import { LineSplitter } from "./_lines.ts";
+import { isRawLogger } from "./log.ts";
+import type { InstanceSpec } from "./plan.ts";
+import type { Logger, LogRecord } from "./types.ts";
+
+const TAIL_LINES = 10;
+const TAIL_BYTES = 4096;
+const AT = 64; // "@"
+const prefixBytes = new TextEncoder().encode(PREFIX);
+const decoder = new TextDecoder();
+
+function isProtocolLine(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < prefixBytes.length) return false;
+  for (let i = 0; i < prefixBytes.length; i++) if (buf[start + i] !== prefixBytes[i]) return false;
+  return true;
+}
+
+/** The output of one run of one instance. */
+export class OutputRelay {
+  /** When it last printed anything (ms since epoch). */
+  lastSeen: number | undefined;
+  /** True once the worker said it ends cleanly (`@distarch/1 ended`). */
+  ended = false;
+  readonly #out: LineSplitter;
+  readonly #err: LineSplitter;
+  #now = 0;
+  #tail: Uint8Array = new Uint8Array(0);
+
+  /**
+   * @param spec The instance, for the tags.
+   * @param logger Where records go.
+   * @param onLine Called with every line (the `processSeen` event); slows the relay down.
+   */
+  constructor(spec: InstanceSpec, logger: Logger, onLine?: (line: string) => void) {
+    const tags = {
+      group: spec.group,
+      host: spec.host,
+      instance: spec.label,
+      id: spec.id,
+      groupId: spec.groupId,
+    };
+    const fast = onLine === undefined && isRawLogger(logger) ? logger : undefined;
+    const slow = (level: Level, bytes: Uint8Array, cut: boolean) => {
+      const line = decoder.decode(bytes);
+      let message = line;
+      let context: Record<string, unknown> | undefined;
+      if (level === "info" && line.startsWith(PREFIX)) {
+        const msg = decodeMessage(line.slice(PREFIX.length));
+        if (msg !== undefined) {
+          if (msg.t === "ping") return;
+          if (msg.t === "ended") {
+            this.ended = true;
+            return;
+          }
+          level = msg.level;
+          message = msg.msg;
+          context = msg.ctx;
+        }
+      }
+      if (cut) message += ` [line cut at ${bytes.length} bytes]`;
+      onLine?.(line);
+      const record: LogRecord = { level, message, time: this.#now, ...tags };
+      if (context !== undefined) record.context = context;
+      logger.log(record);
+    };
+    if (fast === undefined) {
+      this.#out = new LineSplitter((b, s, e, cut) => slow("info", b.subarray(s, e), cut));
+      this.#err = new LineSplitter((b, s, e, cut) => slow(STDERR_LEVEL, b.subarray(s, e), cut));
+      return;
+    }
+    const outPrefix = fast.prefix({ level: "info", ...tags });
+    const errPrefix = fast.prefix({ level: STDERR_LEVEL, ...tags });
+    this.#out = new LineSplitter((buf, start, end, cut) => {
+      if (cut || (buf[start] === AT && isProtocolLine(buf, start, end))) {
+        slow("info", buf.subarray(start, end), cut);
+      } else fast.raw(outPrefix, buf, start, end);
+    });
+    this.#err = new LineSplitter((buf, start, end, cut) => {
+      if (cut) slow(STDERR_LEVEL, buf.subarray(start, end), cut);
+      else fast.raw(errPrefix, buf, start, end);
+    });
+  }
+
+  /** The transport's output handler. */
+  readonly onOutput = (stream: "stdout" | "stderr", chunk: Uint8Array): void => {
+    this.#now = Date.now();
+    this.lastSeen = this.#now;
+    this.#keepTail(chunk);
+    (stream === "stdout" ? this.#out : this.#err).push(chunk);
+  };
+
+  /** Hands over last lines that had no newline. Call once the run has ended. */
+  flush(): void {
+    this.#now = Date.now();
+    this.#out.flush();
+    this.#err.flush();
+  }
+
+  /** The last lines printed (both streams, pings left out), for a crash message. */
+  tailLines(): string[] {
+    const lines = decoder.decode(this.#tail).split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    if (this.#tail.length >= TAIL_BYTES) lines.shift(); // the first one is likely partial
+    return lines.slice(-TAIL_LINES).filter((l) => !l.startsWith(PREFIX + "ping"));
+  }
+
+  #keepTail(chunk: Uint8Array): void {
+    if (chunk.length >= TAIL_BYTES) {
+      this.#tail = chunk.slice(chunk.length - TAIL_BYTES);
+      return;
+    }
+    const next = new Uint8Array(Math.min(TAIL_BYTES, this.#tail.length + chunk.length));
+    const fromOld = next.length - chunk.length;
+    next.set(this.#tail.subarray(this.#tail.length - fromOld));
+    next.set(chunk, fromOld);
+    this.#tail = next;
+  }
+}
