@@ -234,6 +234,31 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+Deno.test("SIGKILL of a master process: its Handler workers see stdin close and end by themselves", async () => {
+  await withMarker(async (mark) => {
+    const m = startMaster([group("K", "w_sleep.ts", mark, { instances: 2 })], {}, mark);
+    try {
+      await waitFor(
+        () => messages(m).filter((r) => r.message === "ready").length === 2,
+        20_000,
+        "workers ready",
+      );
+      const workers = messages(m)
+        .map((r) => /^started \(pid (\d+)\)$/.exec(r.message)?.[1])
+        .filter((x) => x !== undefined).map(Number);
+      assert.equal(workers.length, 2);
+      m.child.kill("SIGKILL");
+      await timed(m.done, 5_000, "master did not die");
+      // nobody signals them: the end of their stdin is the only news that the master is gone
+      await waitFor(() => workers.every((pid) => !pidAlive(pid)), 10_000, "workers ended");
+      await assertNoneLeft(mark);
+    } finally {
+      await killMarked(mark);
+      await m.done.catch(() => {});
+    }
+  });
+});
+
 Deno.test("a second SIGINT to a master process kills every instance at once", async () => {
   await withMarker(async (mark) => {
     const m = startMaster(
