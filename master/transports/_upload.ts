@@ -103,6 +103,60 @@ export function agentArtifact(): Promise<Artifact> {
   return bundleArtifact(new URL("../../slave/agent.ts", import.meta.url).pathname, "agent.js");
 }
 
+/** An artifact's place in the host cache, relative to `~/.cache/distarch`: `<sha256>/<name>`. */
+export function cacheEntry(a: Artifact): string {
+  return `${a.hash}/${a.name}`;
+}
+
+/** Printed by {@linkcode agentCommand} when something it needs is not in the host cache. */
+export const MISSING_MARK = "DISTARCH-MISSING/1";
+
+const LAUNCH = [
+  'c="$HOME/.cache/distarch"; r="$1"; a="$2"; l="$3"; g="$4"; shift 4',
+  'case "$r" in',
+  '  @cache/*) r="$c/${r#@cache/}"; [ -f "$r" ] || r= ;;',
+  '  *) command -v "$r" >/dev/null 2>&1 || r= ;;',
+  "esac",
+  'ok=$r; [ -f "$c/$a" ] || ok=',
+  'for x in "$@"; do [ -f "$c/$x" ] || ok=; done',
+  `if [ -z "$ok" ]; then echo ${MISSING_MARK}; exit 3; fi`,
+  "export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1",
+  'exec "$r" run -A --no-prompt "$c/$a" "$l" "$g" "--cache=$c"',
+].join("\n");
+
+/** Options of {@linkcode agentCommand}. */
+export interface AgentCommandOptions {
+  /** The agent bundle. */
+  agent: Artifact;
+  /** The Deno runtime: a cached artifact, or a program on the host's PATH (`binPath`). */
+  runtime: Artifact | string;
+  /** Other artifacts that must be there too (worker bundles). @default {[]} */
+  also?: readonly Artifact[];
+  /** The agent's lease, ms. */
+  lease: number;
+  /** The agent's grace period, ms. */
+  grace: number;
+}
+
+/**
+ * The remote command that starts the agent with no probe first: a shell
+ * checks that the runtime, the agent and `also` are in the host cache and
+ * execs the agent, or prints {@linkcode MISSING_MARK} and exits 3 (then run
+ * {@linkcode ensureArtifacts} and try again). The agent gets the cache
+ * directory as `--cache=`, to resolve `@cache/<sha256>/<name>` in argv.
+ */
+export function agentCommand(options: AgentCommandOptions): string {
+  const { agent, runtime, also = [], lease, grace } = options;
+  const r = typeof runtime === "string" ? runtime : `@cache/${cacheEntry(runtime)}`;
+  return remoteScript(LAUNCH, [
+    r,
+    cacheEntry(agent),
+    `--lease=${lease}`,
+    `--grace=${grace}`,
+    ...also.map(cacheEntry),
+  ]);
+}
+
 /** What {@linkcode ensureArtifacts} found and did. */
 export interface EnsureResult {
   /** The remote user's home directory. */
@@ -149,7 +203,7 @@ export async function ensureArtifacts(
   artifacts: readonly Artifact[],
   binPath?: string,
 ): Promise<EnsureResult> {
-  const entry = (a: Artifact) => `${a.hash}/${a.name}`;
+  const entry = cacheEntry;
   const probe = await run(remoteScript(PROBE, [binPath ?? "", ...artifacts.map(entry)]));
   if (probe.code !== 0) throw new ProbeError(probe);
   const lines = probe.stdout.split("\n");
