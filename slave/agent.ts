@@ -1,8 +1,10 @@
 /**
  * The host agent: run at the far end of one SSH session as
- * `deno run -A agent.js --lease=<ms> --grace=<ms>`. It starts the instances
- * the master asks for (with {@linkcode spawnProcess}), relays their output as
- * frames of the agent protocol and obeys signals.
+ * `deno run -A agent.js --lease=<ms> --grace=<ms> --cache=<dir>`. It starts
+ * the instances the master asks for (with {@linkcode spawnProcess}), relays
+ * their output as frames of the agent protocol and obeys signals. In a start
+ * command's argv, `@deno` as the program is this agent's own runtime and a
+ * word `@cache/<sha256>/<name>` is that file of the host cache (`--cache`).
  *
  * It never leaves an orphan: when its stdin ends, when no command came from
  * the master for `lease` ms, when its stdout breaks or when it gets
@@ -37,12 +39,24 @@ export interface AgentOptions {
   grace?: number;
   /** Milliseconds between two `hb` events to the master. @default {min(1500, lease / 4)} */
   heartbeat?: number;
+  /** The host cache directory, for `@cache/<sha256>/<name>` words of argv. @default {$HOME/.cache/distarch} */
+  cache?: string;
   /** Diagnostics (never the protocol stream). @default {a line on stderr} */
   warn?: (message: string) => void;
 }
 
 const encoder = new TextEncoder();
 const SIGNALS: ReadonlySet<string> = new Set(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP"]);
+const CACHED = /^@cache\/([0-9a-f]{64}\/[\w.-]+)$/;
+
+/** `argv` with `@deno` (as the program) and `@cache/<sha256>/<name>` words resolved. */
+function resolveArgv(argv: readonly string[], cache: string): string[] {
+  return argv.map((word, i) => {
+    if (i === 0 && word === "@deno") return Deno.execPath();
+    const m = CACHED.exec(word);
+    return m === null ? word : `${cache}/${m[1]}`;
+  });
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,6 +89,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     lease = 10_000,
     grace = 5_000,
     heartbeat = Math.min(1500, lease / 4),
+    cache = `${Deno.env.get("HOME") ?? ""}/.cache/distarch`,
     warn = (m: string) => console.error(`distarch agent: ${m}`),
   } = options;
   const running = new Map<number, { instance: RunningInstance; done: Promise<void> }>();
@@ -93,7 +108,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       send({ t: "error", key, message: stopReason ?? `key ${key} is already running` });
       return;
     }
-    const argv = spec.argv[0] === "@deno" ? [Deno.execPath(), ...spec.argv.slice(1)] : spec.argv;
+    const argv = resolveArgv(spec.argv, cache);
     let instance: RunningInstance;
     try {
       instance = spawnProcess({ ...spec, argv }, (stream, chunk) => {
@@ -188,6 +203,10 @@ export async function runAgent(options: AgentOptions): Promise<string> {
   }
 }
 
+function stringArg(args: string[], name: string): string | undefined {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
 function intArg(args: string[], name: string, fallback: number): number {
   const arg = args.find((a) => a.startsWith(`--${name}=`));
   if (arg === undefined) return fallback;
@@ -201,12 +220,14 @@ function intArg(args: string[], name: string, fallback: number): number {
 }
 
 if (import.meta.main) {
+  const cache = stringArg(Deno.args, "cache");
   const writer = Deno.stdout.writable.getWriter();
   const reason = await runAgent({
     input: Deno.stdin.readable,
     write: (bytes) => writer.write(bytes),
     lease: intArg(Deno.args, "lease", 10_000),
     grace: intArg(Deno.args, "grace", 5_000),
+    ...(cache ? { cache } : {}),
   });
   if (!/bye|stdin closed/.test(reason)) console.error(`distarch agent: stopped: ${reason}`);
   Deno.exit(0);

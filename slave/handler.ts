@@ -13,11 +13,11 @@ import {
   encodeMessage,
   type Level,
   LEVELS,
-  PROTOCOL_VERSION,
   type WorkerContext,
   type WorkerGroupConfig,
   type WorkerMessage,
 } from "../protocol/worker.ts";
+import { parseContext, readFirstLine, waitForStdinEnd } from "./_stdin.ts";
 
 /** Options of a {@linkcode Handler}. */
 export interface HandlerOptions {
@@ -111,81 +111,6 @@ function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string):
   const bytes = encoder.encode(text);
   let offset = 0;
   while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 1;
-}
-
-/** Validates the first stdin line; returns the context or why it is not one. */
-function parseContext(line: string): WorkerContext | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return "the first stdin line is not JSON";
-  }
-  if (!isRecord(value)) return "the first stdin line is not a JSON object";
-  if (value.v !== PROTOCOL_VERSION) {
-    return `unsupported protocol version ${JSON.stringify(value.v)}, expected ${PROTOCOL_VERSION}`;
-  }
-  for (const field of ["id", "groupId", "groupCount"] as const) {
-    if (!isCount(value[field])) return `context field '${field}' must be a positive integer`;
-  }
-  if (typeof value.host !== "string") return "context field 'host' must be a string";
-  const group = value.group;
-  if (!isRecord(group)) return "context field 'group' must be an object";
-  if (typeof group.name !== "string") return "context field 'group.name' must be a string";
-  if (typeof group.command !== "string") return "context field 'group.command' must be a string";
-  if (!isRecord(group.params)) return "context field 'group.params' must be an object";
-  return value as unknown as WorkerContext;
-}
-
-/** Reads stdin up to the first newline; `undefined` when it ends first. */
-async function readFirstLine(buffer: Uint8Array): Promise<string | undefined> {
-  const chunks: Uint8Array[] = [];
-  while (true) {
-    let n: number | null;
-    try {
-      n = await Deno.stdin.read(buffer);
-    } catch {
-      n = null;
-    }
-    if (n === null) return undefined;
-    const chunk = buffer.slice(0, n);
-    const newline = chunk.indexOf(0x0a);
-    chunks.push(newline < 0 ? chunk : chunk.subarray(0, newline));
-    if (newline >= 0) {
-      const line = new TextDecoder().decode(concat(chunks));
-      return line.endsWith("\r") ? line.slice(0, -1) : line;
-    }
-  }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-/** Resolves once stdin ends (or breaks): the master is gone. */
-async function waitForStdinEnd(buffer: Uint8Array): Promise<void> {
-  try {
-    while ((await Deno.stdin.read(buffer)) !== null) {
-      // anything after the context line is ignored
-    }
-  } catch {
-    // a broken stdin means the same: nobody is on the other end
-  }
 }
 
 class Context implements HandlerContext {
