@@ -22,7 +22,6 @@ import {
   type AgentCommand,
   type AgentEvent,
   encodeEvent,
-  encodeFrame,
   FRAME,
 } from "../protocol/agent.ts";
 import { BatchWriter, type WriteAll } from "./_agent_out.ts";
@@ -52,7 +51,8 @@ const CACHED = /^@cache\/([0-9a-f]{64}\/[\w.-]+)$/;
 /** `argv` with `@deno` (as the program) and `@cache/<sha256>/<name>` words resolved. */
 function resolveArgv(argv: readonly string[], cache: string): string[] {
   return argv.map((word, i) => {
-    if (i === 0 && word === "@deno") return Deno.execPath();
+    // Linux names a replaced executable "<path> (deleted)"; the cache put the same bytes there
+    if (i === 0 && word === "@deno") return Deno.execPath().replace(/ \(deleted\)$/, "");
     const m = CACHED.exec(word);
     return m === null ? word : `${cache}/${m[1]}`;
   });
@@ -112,7 +112,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     let instance: RunningInstance;
     try {
       instance = spawnProcess({ ...spec, argv }, (stream, chunk) => {
-        out.push(encodeFrame(stream === "stdout" ? FRAME.stdout : FRAME.stderr, key, chunk));
+        out.pushFrame(stream === "stdout" ? FRAME.stdout : FRAME.stderr, key, chunk);
       });
     } catch (error) {
       send({ t: "error", key, message: error instanceof Error ? error.message : String(error) });

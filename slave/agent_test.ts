@@ -191,3 +191,18 @@ Deno.test("agent: relays 200k lines quickly and in order", async () => {
   assertEquals(got[n - 1], String(n));
   console.log(`agent relayed ${n} lines in ${ms.toFixed(0)} ms`);
 });
+
+Deno.test("agent: resolves @deno and @cache/<sha256>/<name> words of argv, nothing else", async () => {
+  const cache = await Deno.makeTempDir({ prefix: "distarch-agent-cache-" });
+  try {
+    const hash = "ab".repeat(32);
+    await using agent = new Agent([`--cache=${cache}`]);
+    const words = [`@cache/${hash}/w.js`, "@cache/nothex/w.js", `x@cache/${hash}/w.js`, "@deno"];
+    await agent.start(1, ["@deno", "eval", "console.log(JSON.stringify(Deno.args))", ...words]);
+    await agent.event("exit", 1);
+    const out = JSON.parse(agent.output.get(1) ?? "null");
+    assertEquals(out, [`${cache}/${hash}/w.js`, ...words.slice(1)]);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});

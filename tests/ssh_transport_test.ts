@@ -4,6 +4,7 @@ import type { InstanceSpec } from "../master/plan.ts";
 import type { LogRecord, RemoteProcessConfig } from "../master/types.ts";
 import { SshTransport } from "../master/transports/ssh.ts";
 import { type RunningInstance, StartError } from "../master/transports/types.ts";
+import { runtimeArtifact } from "../master/transports/_upload.ts";
 import { PREFIX } from "../protocol/worker.ts";
 import { descendantsOf, type SshdFixture, sshdUnavailable, startSshd } from "./_sshd.ts";
 
@@ -99,7 +100,12 @@ Deno.test({
             uploads.map((r) => r.message).join("; "),
         );
         if (round === "cold") {
-          assertEquals(uploads.length, 2 * 2, JSON.stringify(c.records)); // (runtime+agent), worker
+          // one probe and one upload round per host at most: the agent and the worker together
+          // (the two hosts share one home: what one uploaded the other may find there)
+          const hosts = uploads.map((u) => u.host);
+          assertEquals(new Set(hosts).size, hosts.length, JSON.stringify(c.records));
+          const all = uploads.map((u) => u.message).join("; ");
+          assert(/agent\.js/.test(all) && /w_echo_context\.js/.test(all), all);
         } else {
           assertEquals(uploads, []);
         }
@@ -272,6 +278,41 @@ Deno.test({
       );
     } finally {
       await t!.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "SshTransport: a binPath runtime on the host runs the agent and workers; a missing one is fatal",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const rt = await runtimeArtifact();
+    const binPath = `${sshd.home}/.cache/distarch/${rt.hash}/deno`; // seeded there
+    for (const [bin, works] of [[binPath, true], ["no-such-deno", false]] as const) {
+      const c = new Collector();
+      const config = sshd.remoteConfig({ binPath: bin });
+      const [t] = transports(sshd, c, config);
+      try {
+        const [spec] = specsFor(fixture("w_echo_context.ts"), config, { b: 1 });
+        assertEquals(spec!.exec.kind === "deno" && spec!.exec.binPath, bin);
+        if (works) {
+          const r = await run(t!, spec!);
+          assertEquals(await r.instance.status, { code: 0, signal: null });
+          assertEquals(contextOf(r.output()).params, { b: 1 });
+        } else {
+          await rejects(t!.start(spec!, () => {}, new AbortController().signal), (e: unknown) => {
+            assert(e instanceof StartError && e.fatal, String(e));
+            assert(e.message.includes("no-such-deno"), e.message);
+            return true;
+          });
+          assertEquals(c.records.filter((r) => r.level === "error").length, 1);
+        }
+      } finally {
+        await t!.close();
+      }
     }
   },
 });

@@ -27,14 +27,6 @@ interface Pending {
   exit: PromiseWithResolvers<ExitStatus>;
 }
 
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /** A live link to one agent. */
 export class AgentSession {
   readonly #child: Deno.ChildProcess;
@@ -44,6 +36,8 @@ export class AgentSession {
   readonly #closed = Promise.withResolvers<string>();
   readonly #lease: number;
   #stderr = "";
+  #preamble = "";
+  #code: number | undefined;
   #lastFrame = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #lostReason: string | undefined;
@@ -67,6 +61,7 @@ export class AgentSession {
     this.#ready.promise.catch(() => {});
     this.#timer = setInterval(() => this.#tick(), Math.max(50, lease / 3));
     Promise.all([this.#readStdout(), this.#readStderr(), this.#child.status]).then(([, , st]) => {
+      this.#code = st.code;
       const why = this.#lostReason ??
         `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
           (lastLine(this.#stderr) ? `: ${lastLine(this.#stderr)}` : "");
@@ -94,6 +89,21 @@ export class AgentSession {
     return this.#lostReason === undefined;
   }
 
+  /** What came on stdout before the agent's magic (its head): shell noise, or a launcher's word. */
+  get preamble(): string {
+    return this.#preamble;
+  }
+
+  /** The ssh client's exit code, once the session is over. */
+  get code(): number | undefined {
+    return this.#code;
+  }
+
+  /** True once the agent said ready. */
+  get isReady(): boolean {
+    return this.#isReady;
+  }
+
   /** Everything ssh wrote on stderr (its tail). */
   get stderr(): string {
     return this.#stderr;
@@ -115,29 +125,13 @@ export class AgentSession {
   }
 
   async #readStdout(): Promise<void> {
-    const frames = new FrameReader((kind, key, payload) => this.#frame(kind, key, payload));
-    let head: Uint8Array | undefined = new Uint8Array(0);
-    try {
-      for await (const data of this.#child.stdout) {
-        let chunk: Uint8Array = data;
-        this.#lastFrame = Date.now();
-        if (head !== undefined) {
-          const all: Uint8Array = new Uint8Array(head.length + chunk.length);
-          all.set(head);
-          all.set(chunk, head.length);
-          const at = indexOf(all, MAGIC);
-          if (at < 0) {
-            head = all.length > 65536 ? all.slice(-MAGIC.length) : all;
-            continue;
-          }
-          head = undefined;
-          chunk = all.subarray(at + MAGIC.length);
-        }
-        frames.push(chunk);
-      }
-    } catch {
-      // the pipe broke: the session ends
-    }
+    const frames = new FrameReader((kind, key, payload) => this.#frame(kind, key, payload), {
+      magic: MAGIC,
+      onPreamble: (bytes) => {
+        if (this.#preamble.length < 4096) this.#preamble += decoder.decode(bytes).slice(0, 4096);
+      },
+    });
+    await frames.pump(this.#child.stdout, () => this.#lastFrame = Date.now());
   }
 
   async #readStderr(): Promise<void> {
@@ -159,7 +153,7 @@ export class AgentSession {
 
   #frame(kind: number, key: number, payload: Uint8Array): void {
     if (kind !== FRAME.event) {
-      // payload is a view of a chunk nothing reuses: no copy
+      // a view of the reader's buffer, valid during the call: the OutputHandler contract
       this.#keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload);
       return;
     }

@@ -189,7 +189,10 @@ const UPLOAD = [
   's="${s%% *}"',
   'if [ "$s" != "$1" ]; then echo "sha256 mismatch: got $s, want $1" >&2; exit 3; fi',
   'if [ "$3" = x ]; then chmod 755 "$t"; else chmod 644 "$t"; fi',
-  'mv -f "$t" "$d/$2"',
+  // content-addressed: a file already there (another upload won) is the same; never replace
+  // it under a running agent. ln makes the name atomically, or fails when it exists.
+  'if ! ln "$t" "$d/$2" 2>/dev/null; then [ -f "$d/$2" ] || mv -f "$t" "$d/$2"; fi',
+  'rm -f "$t"',
   "trap - EXIT",
 ].join("\n");
 

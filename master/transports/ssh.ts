@@ -12,13 +12,7 @@ import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
 import { argvFor } from "./local.ts";
 import type { OutputHandler, RunningInstance, Transport } from "./types.ts";
 import { StartError } from "./types.ts";
-import {
-  isAuthFailure,
-  lastLine,
-  remoteCommand,
-  sshArgs,
-  weakensHostKeyChecking,
-} from "./_ssh_args.ts";
+import { isAuthFailure, lastLine, sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
 import { AgentSession } from "./_ssh_session.ts";
 import {
   controlDirFor,
@@ -30,9 +24,12 @@ import {
 } from "./_ssh_control.ts";
 import {
   agentArtifact,
+  agentCommand,
   type Artifact,
   bundleArtifact,
+  cacheEntry,
   ensureArtifacts,
+  MISSING_MARK,
   ProbeError,
   runtimeArtifact,
 } from "./_upload.ts";
@@ -58,6 +55,23 @@ export interface SshTransportOptions {
 
 type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
 
+/** One agent session, whether its agent is up yet or not. */
+interface Link {
+  session: AgentSession;
+  /** Resolves once the agent said ready; rejects with a StartError, or {@linkcode Missing}. */
+  ready: Promise<void>;
+  /** Hashes of the bundles its launcher checked (or a probe since). */
+  has: Set<string>;
+}
+
+/** The agent's launcher found the host cache incomplete. */
+class Missing extends Error {
+  constructor() {
+    super("the host cache lacks the runtime, the agent or the worker bundle");
+    this.name = "Missing";
+  }
+}
+
 /** Runs instances on one remote host. */
 export class SshTransport implements Transport {
   /** The host's name as configured. */
@@ -67,9 +81,10 @@ export class SshTransport implements Transport {
   readonly #grace: number;
   readonly #lease: number;
   readonly #controlDir: string;
-  #session: AgentSession | undefined;
-  #connecting: Promise<AgentSession> | undefined;
-  #runtime: string | undefined;
+  #link: Link | undefined;
+  #connecting: Promise<Link> | undefined;
+  /** Set when the agent's launcher found the cache incomplete: probe and upload first. */
+  #install = false;
   #failures = 0;
   #nextAttempt = 0;
   #fatal: StartError | undefined;
@@ -78,7 +93,7 @@ export class SshTransport implements Transport {
   #socket = "";
   readonly #muxKey: string;
   #closed = false;
-  readonly #scripts = new Map<string, Promise<string>>();
+  readonly #scripts = new Map<string, Promise<Artifact | undefined>>();
 
   /** Creates the transport; nothing happens until the first {@linkcode start}. */
   constructor(options: SshTransportOptions) {
@@ -124,61 +139,79 @@ export class SshTransport implements Transport {
     onOutput: OutputHandler,
     signal: AbortSignal,
   ): Promise<RunningInstance> {
-    signal.throwIfAborted();
-    if (this.#closed) throw new StartError(`The transport to ${this.host} is closed`);
-    if (this.#fatal) throw this.#fatal;
-    const session = await this.#connect(spec.exec, signal);
-    const script = await this.#script(spec.exec);
-    signal.throwIfAborted();
-    const key = ++this.#key;
-    const argv = argvFor(spec.exec, this.#runtime ?? "@deno", script);
-    let started: Awaited<ReturnType<AgentSession["start"]>>;
-    try {
-      started = await session.start(key, {
-        argv,
-        ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
-        env: spec.env,
-        ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
-        stdinLine: JSON.stringify(spec.context) + "\n",
-      }, onOutput);
-    } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new StartError(`Cannot start ${spec.label} on ${this.host}: ${why}`, { cause: error });
+    for (let attempt = 0;; attempt++) {
+      signal.throwIfAborted();
+      if (this.#closed) throw new StartError(`The transport to ${this.host} is closed`);
+      if (this.#fatal) throw this.#fatal;
+      const bundle = await this.#bundle(spec.exec);
+      const link = await this.#connect(spec.exec, bundle, signal);
+      if (bundle !== undefined && !link.has.has(bundle.hash)) {
+        // a script the agent's launcher did not check: probe (and upload) it first
+        await this.#ensure([bundle]);
+        link.has.add(bundle.hash);
+      }
+      signal.throwIfAborted();
+      const key = ++this.#key;
+      const script = bundle === undefined
+        ? (spec.exec.kind === "deno" ? spec.exec.script : spec.exec.command)
+        : `@cache/${cacheEntry(bundle)}`;
+      let started: Awaited<ReturnType<AgentSession["start"]>>;
+      try {
+        // sent at once: before `ready`, the command waits in the pipe for the agent
+        started = await link.session.start(key, {
+          argv: argvFor(spec.exec, "@deno", script),
+          ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+          env: spec.env,
+          ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
+          stdinLine: JSON.stringify(spec.context) + "\n",
+        }, onOutput);
+      } catch (error) {
+        try {
+          await link.ready; // the agent never came up: why (and whether to install first)
+        } catch (why) {
+          if (why instanceof Missing && attempt === 0) continue;
+          throw why instanceof Missing
+            ? new StartError(`The agent's files vanished from ${this.host}'s cache`, { cause: why })
+            : why;
+        }
+        const why = error instanceof Error ? error.message : String(error);
+        throw new StartError(`Cannot start ${spec.label} on ${this.host}: ${why}`, {
+          cause: error,
+        });
+      }
+      const { session } = link;
+      if (signal.aborted) session.signal(key, "SIGKILL");
+      return {
+        pid: started.pid,
+        kill: (sig: Deno.Signal) => {
+          if (session.alive) session.signal(key, sig as Signal);
+        },
+        status: started.status,
+      };
     }
-    if (signal.aborted) session.signal(key, "SIGKILL");
-    return {
-      pid: started.pid,
-      kill: (sig: Deno.Signal) => {
-        if (session.alive) session.signal(key, sig as Signal);
-      },
-      status: started.status,
-    };
   }
 
-  /** The remote path of the script `exec` runs: a bundle uploaded for a local Deno script. */
-  #script(exec: Exec): Promise<string> {
-    if (exec.kind !== "deno") return Promise.resolve(exec.command);
+  /** The bundle of a local Deno script `exec` runs; none for a binary or a path on the host. */
+  #bundle(exec: Exec): Promise<Artifact | undefined> {
+    if (exec.kind !== "deno") return Promise.resolve(undefined);
     let p = this.#scripts.get(exec.script);
     if (p === undefined) {
       p = (async () => {
         try {
           await Deno.stat(exec.script);
         } catch {
-          return exec.script; // not on this machine: a path on the host
+          return undefined; // not on this machine: a path on the host
         }
         const name = (exec.script.split("/").pop() ?? "worker").replace(/[^\w.-]/g, "_")
           .replace(/\.[^.]*$/, "") + ".js";
-        let bundle: Artifact;
         try {
-          bundle = await bundleArtifact(exec.script, name);
+          return await bundleArtifact(exec.script, name);
         } catch (error) {
           throw new StartError(String(error instanceof Error ? error.message : error), {
             fatal: true,
             cause: error,
           });
         }
-        const r = await this.#ensure([bundle]);
-        return r.paths.get(bundle.hash)!;
       })();
       this.#scripts.set(exec.script, p);
       p.catch(() => this.#scripts.delete(exec.script));
@@ -224,18 +257,21 @@ export class SshTransport implements Transport {
   }
 
   #fail(message: string, cause?: unknown): StartError {
+    if (this.#fatal) return this.#fatal; // logged once
     this.#fatal = new StartError(message, { fatal: true, cause });
     this.#log("error", message);
     return this.#fatal;
   }
 
-  async #connect(exec: Exec, signal: AbortSignal): Promise<AgentSession> {
-    if (this.#session?.alive) return this.#session;
-    this.#connecting ??= this.#open(exec, signal).finally(() => this.#connecting = undefined);
+  async #connect(exec: Exec, bundle: Artifact | undefined, signal: AbortSignal): Promise<Link> {
+    if (this.#link?.session.alive) return this.#link;
+    this.#connecting ??= this.#open(exec, bundle, signal).finally(() =>
+      this.#connecting = undefined
+    );
     return await this.#connecting;
   }
 
-  async #open(exec: Exec, signal: AbortSignal): Promise<AgentSession> {
+  async #open(exec: Exec, bundle: Artifact | undefined, signal: AbortSignal): Promise<Link> {
     const wait = this.#nextAttempt - Date.now();
     if (wait > 0) {
       await new Promise<void>((resolve, reject) => {
@@ -252,15 +288,19 @@ export class SshTransport implements Transport {
       });
     }
     try {
-      const session = await this.#spawnAgent(exec);
-      this.#failures = 0;
-      this.#session = session;
-      session.closed.then((reason) => {
-        if (this.#closed || reason === "closed") return;
-        this.#log("warning", `lost the SSH session to ${this.host}: ${reason}`);
-        this.#backoff();
+      const link = await this.#spawnAgent(exec, bundle);
+      this.#link = link;
+      link.ready.then(() => {
+        this.#failures = 0;
+        link.session.closed.then((reason) => {
+          if (this.#closed || reason === "closed") return;
+          this.#log("warning", `lost the SSH session to ${this.host}: ${reason}`);
+          this.#backoff();
+        });
+      }, (error) => {
+        if (!(error instanceof Missing)) this.#backoff();
       });
-      return session;
+      return link;
     } catch (error) {
       this.#backoff();
       throw error;
@@ -273,41 +313,52 @@ export class SshTransport implements Transport {
     this.#nextAttempt = Date.now() + base * (0.5 + Math.random() / 2);
   }
 
-  async #spawnAgent(exec: Exec): Promise<AgentSession> {
+  /**
+   * Starts the agent's session without waiting for it: its launcher checks
+   * the host cache itself (no probe first); only after it found something
+   * missing is the cache probed and filled before the launch.
+   */
+  async #spawnAgent(exec: Exec, bundle: Artifact | undefined): Promise<Link> {
     const binPath = exec.kind === "deno" ? exec.binPath : undefined;
-    const wanted = [await agentArtifact()];
-    if (binPath === undefined) wanted.push(await runtimeArtifact());
-    const r = await this.#ensure(wanted, binPath);
-    if (binPath !== undefined && !r.binFound) {
-      throw this.#fail(`The Deno runtime ${JSON.stringify(binPath)} is missing on ${this.host}`);
+    const agent = await agentArtifact();
+    const runtime = binPath ?? await runtimeArtifact();
+    const also = bundle === undefined ? [] : [bundle];
+    let args: string[];
+    try {
+      args = await this.#args();
+    } catch (error) {
+      throw this.#classify(error);
     }
-    this.#runtime = binPath ?? r.paths.get(wanted[1]!.hash)!;
-    const agent = r.paths.get(wanted[0]!.hash)!;
-    const command = remoteCommand([
-      this.#runtime,
-      "run",
-      "-A",
-      "--no-prompt",
-      agent,
-      `--lease=${this.#lease}`,
-      `--grace=${this.#grace}`,
-    ], { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" });
+    if (this.#install) {
+      const wanted = [agent, ...(typeof runtime === "string" ? [] : [runtime]), ...also];
+      const r = await this.#ensure(wanted, binPath);
+      if (binPath !== undefined && !r.binFound) {
+        throw this.#fail(`The Deno runtime ${JSON.stringify(binPath)} is missing on ${this.host}`);
+      }
+      this.#install = false;
+    }
+    const command = agentCommand({ agent, runtime, also, lease: this.#lease, grace: this.#grace });
     const session = new AgentSession(
-      [...this.#argsFor("client"), command],
+      [...args, command],
       this.#lease,
       (line) => this.#log("warning", `ssh ${this.host}: ${line}`),
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ready = this.#watch(session);
+    ready.catch(() => {});
+    return { session, ready, has: new Set(also.map((a) => a.hash)) };
+  }
+
+  /** Resolves once the agent is up; rejects with why it is not (once per session). */
+  async #watch(session: AgentSession): Promise<void> {
+    const timer = setTimeout(() => session.abort("the agent did not start in 30 s"), 30_000);
     try {
-      await Promise.race([
-        session.ready,
-        new Promise((_, reject) =>
-          timer = setTimeout(() => reject(new Error("the agent did not start in 30 s")), 30_000)
-        ),
-      ]);
+      await session.ready;
     } catch (error) {
-      session.abort("the agent did not start");
       await session.closed;
+      if (session.preamble.includes(MISSING_MARK)) {
+        this.#install = true;
+        throw new Missing();
+      }
       const why = lastLine(session.stderr) || (error instanceof Error ? error.message : "");
       if (isAuthFailure(session.stderr)) {
         throw this.#fail(`SSH to ${this.host} refused our credentials: ${why}`, error);
@@ -316,7 +367,6 @@ export class SshTransport implements Transport {
     } finally {
       clearTimeout(timer);
     }
-    return session;
   }
 
   /** Says bye to the agent, ends the session and, when last, the ControlMaster. */
@@ -324,7 +374,7 @@ export class SshTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     await this.#connecting?.catch(() => {});
-    await this.#session?.close(2000);
+    await this.#link?.session.close(2000);
     if (this.#retained) await releaseMaster(this.#muxKey);
   }
 }
