@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { InstanceSpec } from "./plan.ts";
+
 /** Where an instance is in its life. */
 export type InstanceState =
   | "pending"
@@ -17,20 +19,9 @@ export type InstanceState =
   | "stopped"
   | "failed";
 
-/** A snapshot of one instance, as `ps` shows it. */
-export interface InstanceInfo {
-  /** Unique id. */
-  id: number;
-  /** Rank in its group. */
-  groupId: number;
-  /** Instances in its group. */
-  groupCount: number;
-  /** Group name. */
-  group: string;
-  /** Host name. */
-  host: string;
-  /** `command/id/groupId`. */
-  label: string;
+/** A snapshot of one instance, as `ps` shows it: who it is (from its spec), then how it runs. */
+export interface InstanceInfo
+  extends Pick<InstanceSpec, "id" | "groupId" | "groupCount" | "group" | "host" | "label"> {
   /** Current state. */
   state: InstanceState;
   /** Pid on its host while it runs. */
