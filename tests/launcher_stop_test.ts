@@ -109,6 +109,23 @@ Deno.test("Launcher.stop() sends SIGKILL to the whole process group after the gr
   });
 });
 
+Deno.test("an instance that exits takes what it left running in its process group with it", async () => {
+  await withMarker(async (mark) => {
+    const log = collector();
+    const launcher = new Launcher({ logger: log, handleSignals: false });
+    const summary = await runWithin(
+      launcher,
+      launcher.run([group("L", "t_leaves_child.sh", mark)]),
+      20_000,
+    );
+    assert.equal(summary.ok, true, log.dump());
+    const child = Number(log.find(/^child \d+$/)[0]?.message.slice(6));
+    assert.ok(child > 0, log.dump());
+    await waitFor(() => !pidAlive(child), 5_000, "the leftover sleep is gone");
+    await assertNoneLeft(mark);
+  });
+});
+
 Deno.test("maxRunningTime stops everything gracefully when reached", async () => {
   await withMarker(async (mark) => {
     const log = collector();

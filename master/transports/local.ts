@@ -108,12 +108,20 @@ export function spawnProcess(options: SpawnOptions, onOutput: OutputHandler): Ru
   const pid = child.pid;
   const writer = child.stdin.getWriter();
   writer.write(encoder.encode(stdinLine)).catch(() => {});
+  const pumps = Promise.all([
+    pump(child.stdout, "stdout", onOutput),
+    pump(child.stderr, "stderr", onOutput),
+  ]);
   const status = (async (): Promise<ExitStatus> => {
-    const [st] = await Promise.all([
-      child.status,
-      pump(child.stdout, "stdout", onOutput),
-      pump(child.stderr, "stderr", onOutput),
-    ]);
+    const st = await child.status;
+    // whatever it left running in its process group goes with it (nothing is left behind,
+    // and a leftover child holding the pipes would keep the output open forever)
+    try {
+      Deno.kill(-pid, "SIGKILL");
+    } catch {
+      // nothing left
+    }
+    await pumps;
     await writer.close().catch(() => {});
     return { code: st.code, signal: st.signal ?? null };
   })();
