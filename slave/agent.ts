@@ -46,6 +46,8 @@ export interface AgentOptions {
 
 const encoder = new TextEncoder();
 const SIGNALS: ReadonlySet<string> = new Set(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP"]);
+/** Bytes queued for the master above which the agent stops reading its instances. */
+const QUEUE_LIMIT = 8 * 1024 * 1024;
 const CACHED = /^@cache\/([0-9a-f]{64}\/[\w.-]+)$/;
 
 /** `argv` with `@deno` (as the program) and `@cache/<sha256>/<name>` words resolved. */
@@ -113,6 +115,8 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     try {
       instance = spawnProcess({ ...spec, argv }, (stream, chunk) => {
         out.pushFrame(stream === "stdout" ? FRAME.stdout : FRAME.stderr, key, chunk);
+        // a slow link: stop reading this instance until the queue is written, so memory stays bounded
+        return out.queued > QUEUE_LIMIT ? out.flush() : undefined;
       });
     } catch (error) {
       send({ t: "error", key, message: error instanceof Error ? error.message : String(error) });

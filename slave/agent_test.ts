@@ -206,3 +206,54 @@ Deno.test("agent: resolves @deno and @cache/<sha256>/<name> words of argv, nothi
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+Deno.test("agent: a stalled link pauses the instance instead of queueing its output without bound", async () => {
+  const { runAgent } = await import("./agent.ts");
+  const commands = new TransformStream<Uint8Array, Uint8Array>();
+  const send = commands.writable.getWriter();
+  let release: () => void = () => {};
+  const stalled = new Promise<void>((resolve) => release = resolve);
+  const frames = new FrameDecoder();
+  let bytes = 0;
+  let magic = false;
+  const events: AgentEvent[] = [];
+  const lines = 3_000_000; // "0123456789\n" each: 33 MB, far over the agent's queue limit
+  const done = runAgent({
+    input: commands.readable,
+    lease: 60_000,
+    warn: () => {},
+    write: async (batch) => {
+      await stalled; // the link is stalled until released
+      let chunk = batch;
+      if (!magic) {
+        magic = true;
+        chunk = batch.subarray(AGENT_MAGIC.length);
+      }
+      for (const f of frames.push(chunk)) {
+        if (f.kind === FRAME.event) events.push(JSON.parse(decoder.decode(f.payload)));
+        else bytes += f.payload.length;
+      }
+    },
+  });
+  const cmd = (c: AgentCommand) => send.write(encoder.encode(JSON.stringify(c) + "\n"));
+  await cmd({
+    t: "start",
+    key: 1,
+    spec: { argv: ["sh", "-c", `yes 0123456789 | head -n ${lines}`], env: {}, stdinLine: "{}\n" },
+  });
+  await new Promise((r) => setTimeout(r, 1500));
+  // unpaused, sh would have written its 33 MB in well under a second: it must still be blocked
+  const pids = [...Deno.readDirSync("/proc")].map((e) => Number(e.name)).filter((pid) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(`head\0-n\0${lines}`);
+    } catch {
+      return false;
+    }
+  });
+  assert(pids.length === 1 && alive(pids[0]!), "the flooding instance is paused, not finished");
+  release();
+  await until("every byte relayed", () => events.some((e) => e.t === "exit"), 30_000);
+  assertEquals(bytes, lines * 11);
+  await send.close();
+  await done;
+});

@@ -33,7 +33,9 @@ async function run(t: SshTransport, spec: InstanceSpec) {
   let out = "";
   const instance = await t.start(
     spec,
-    (stream, chunk) => out += (stream === "stderr" ? "E:" : "") + decoder.decode(chunk),
+    (stream, chunk) => {
+      out += (stream === "stderr" ? "E:" : "") + decoder.decode(chunk);
+    },
     new AbortController().signal,
   );
   return { instance, output: () => out };

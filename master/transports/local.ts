@@ -66,7 +66,8 @@ async function pump(
     while (true) {
       const { done, value } = await reader.read(new Uint8Array(buffer));
       if (done || value === undefined) return;
-      onOutput(name, value);
+      const busy = onOutput(name, value);
+      if (busy !== undefined) await busy; // backpressure: the consumer is behind
       buffer = value.buffer as ArrayBuffer;
       if (value.length === buffer.byteLength && buffer.byteLength < 65536) {
         buffer = new ArrayBuffer(buffer.byteLength * 2);

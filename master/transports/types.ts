@@ -7,8 +7,15 @@
 
 import type { InstanceSpec } from "../plan.ts";
 
-/** Receives an instance's output, chunk by chunk, in order. A chunk is valid only during the call: copy what you keep. */
-export type OutputHandler = (stream: "stdout" | "stderr", chunk: Uint8Array) => void;
+/**
+ * Receives an instance's output, chunk by chunk, in order. A chunk is valid only during the
+ * call: copy what you keep. Returning a promise pauses reading that stream until it settles
+ * (backpressure).
+ */
+export type OutputHandler = (
+  stream: "stdout" | "stderr",
+  chunk: Uint8Array,
+) => void | Promise<void>;
 
 /** How an instance ended. */
 export interface ExitStatus {
