@@ -303,6 +303,12 @@ export class Instance {
     if (status === undefined) {
       if (aborted || this.#reason !== undefined) {
         reason = this.#reason ?? "stopped";
+      } else if (startError instanceof StartError && startError.outage) {
+        reason = "lost";
+        this.#log(
+          "warning",
+          `could not be started: ${startError.message}; retrying until it is back`,
+        );
       } else {
         reason = "start-failed";
         const why = startError instanceof Error ? startError.message : String(startError);
@@ -341,8 +347,10 @@ export class Instance {
         }
         break;
       case "lost":
-        this.#log("warning", `lost: ${status?.lost}; will start it again when the host is back`);
-        delay = 0;
+        if (status !== undefined) {
+          this.#log("warning", `lost: ${status.lost}; will start it again when the host is back`);
+        }
+        delay = 0; // the transport paces its reconnection attempts
         break;
       case "timeout":
         if (this.#timeouts >= set.maxProcessTimeouts) {

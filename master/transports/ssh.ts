@@ -86,6 +86,7 @@ export class SshTransport implements Transport {
   /** Set when the agent's launcher found the cache incomplete: probe and upload first. */
   #install = false;
   #failures = 0;
+  #reached = false; // the host was reached once: failing to reach it now is an outage
   #nextAttempt = 0;
   #fatal: StartError | undefined;
   #key = 0;
@@ -133,8 +134,26 @@ export class SshTransport implements Transport {
     return this.#argsFor("client");
   }
 
-  /** Starts one instance; see {@linkcode Transport.start}. */
+  /**
+   * Starts one instance; see {@linkcode Transport.start}. Once the host was
+   * reached, failing to reach it again is an outage (`StartError.outage`).
+   */
   async start(
+    spec: InstanceSpec,
+    onOutput: OutputHandler,
+    signal: AbortSignal,
+  ): Promise<RunningInstance> {
+    try {
+      return await this.#start(spec, onOutput, signal);
+    } catch (error) {
+      if (!(error instanceof StartError) || error.fatal || !this.#reached || this.#closed) {
+        throw error;
+      }
+      throw new StartError(error.message, { outage: true, cause: error });
+    }
+  }
+
+  async #start(
     spec: InstanceSpec,
     onOutput: OutputHandler,
     signal: AbortSignal,
@@ -292,6 +311,7 @@ export class SshTransport implements Transport {
       this.#link = link;
       link.ready.then(() => {
         this.#failures = 0;
+        this.#reached = true;
         link.session.closed.then((reason) => {
           if (this.#closed || reason === "closed") return;
           this.#log("warning", `lost the SSH session to ${this.host}: ${reason}`);

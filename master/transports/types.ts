@@ -41,11 +41,20 @@ export interface RunningInstance {
 export class StartError extends Error {
   /** True when retrying cannot help (authentication refused, runtime missing…). */
   readonly fatal: boolean;
+  /**
+   * True when the host was reached before and cannot be now: an outage, not
+   * the instance's failure, so it is retried until the host is back.
+   */
+  readonly outage: boolean;
   /** Creates the error. */
-  constructor(message: string, options: { fatal?: boolean; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { fatal?: boolean; outage?: boolean; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = "StartError";
     this.fatal = options.fatal ?? false;
+    this.outage = !this.fatal && (options.outage ?? false);
   }
 }
 
