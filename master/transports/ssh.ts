@@ -158,6 +158,13 @@ export class SshTransport implements Transport {
     onOutput: OutputHandler,
     signal: AbortSignal,
   ): Promise<RunningInstance> {
+    if (Deno.build.standalone) {
+      // the agent and the runtime shipped to hosts are taken from the source tree and this Deno
+      throw this.#fail(
+        `Cannot run instances on ${this.host} from a compiled distarch: remote hosts need the ` +
+          "master run from source (deno run -A cli.ts run …)",
+      );
+    }
     for (let attempt = 0;; attempt++) {
       signal.throwIfAborted();
       if (this.#closed) throw new StartError(`The transport to ${this.host} is closed`);
