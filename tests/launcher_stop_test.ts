@@ -195,6 +195,20 @@ function messages(m: Master): { message: string; instance?: string; context?: un
   return m.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }
 
+/** Waits until `n` workers of the master said "ready"; returns the pids it started. */
+async function readyWorkers(m: Master, n: number): Promise<number[]> {
+  await waitFor(
+    () => messages(m).filter((r) => r.message === "ready").length === n,
+    20_000,
+    "workers ready",
+  ).catch((e) => {
+    throw new Error(`${e.message}:\n${m.lines.join("\n")}`);
+  });
+  return messages(m)
+    .map((r) => /^started \(pid (\d+)\)$/.exec(r.message)?.[1])
+    .filter((x) => x !== undefined).map(Number);
+}
+
 async function timed<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -216,16 +230,7 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
         mark,
       );
       try {
-        await waitFor(
-          () => messages(m).filter((r) => r.message === "ready").length === 2,
-          20_000,
-          "workers ready",
-        ).catch((e) => {
-          throw new Error(`${e.message}:\n${m.lines.join("\n")}`);
-        });
-        const workers = messages(m)
-          .map((r) => /^started \(pid (\d+)\)$/.exec(r.message)?.[1])
-          .filter((x) => x !== undefined).map(Number);
+        const workers = await readyWorkers(m, 2);
         m.child.kill(sig);
         const status = await timed(m.done, 10_000, "master did not exit");
         assert.equal(status.code, 0);
@@ -255,14 +260,7 @@ Deno.test("SIGKILL of a master process: its Handler workers see stdin close and 
   await withMarker(async (mark) => {
     const m = startMaster([group("K", "w_sleep.ts", mark, { instances: 2 })], {}, mark);
     try {
-      await waitFor(
-        () => messages(m).filter((r) => r.message === "ready").length === 2,
-        20_000,
-        "workers ready",
-      );
-      const workers = messages(m)
-        .map((r) => /^started \(pid (\d+)\)$/.exec(r.message)?.[1])
-        .filter((x) => x !== undefined).map(Number);
+      const workers = await readyWorkers(m, 2);
       assert.equal(workers.length, 2);
       m.child.kill("SIGKILL");
       await timed(m.done, 5_000, "master did not die");
@@ -284,11 +282,7 @@ Deno.test("a second SIGINT to a master process kills every instance at once", as
       mark,
     );
     try {
-      await waitFor(
-        () => messages(m).filter((r) => r.message === "ready").length === 2,
-        20_000,
-        "workers ready",
-      );
+      await readyWorkers(m, 2);
       m.child.kill("SIGINT");
       await waitFor(
         () => messages(m).filter((r) => r.message === "stop requested, ignoring it").length === 2,
