@@ -148,7 +148,10 @@ export class Launcher {
         instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
       }
       this.#instances = instances;
-      this.#log("info", `starting ${specs.length} instances in ${groups.length} groups`);
+      this.#log(
+        "info",
+        `starting ${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`,
+      );
       emit(this.#events, { kind: "launcherStarting", instances: specs.length });
       tick = setInterval(() => this.#check(started), o.checkInterval * 1000);
       for (const inst of instances) {
@@ -412,6 +415,10 @@ export class Launcher {
   #log(level: "info" | "notice" | "warning" | "error", message: string): void {
     this.#logger.log({ level, message, time: Date.now() });
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function summarise(infos: InstanceInfo[]): string {
