@@ -315,6 +315,26 @@ export async function remoteRows(reps: number): Promise<Row[]> {
     }
     const warm = await distarchWarm(fx, reps);
     await settleOwnWorkers(fx);
+    // one host alone: the per-host latency, without 16 hosts' start-ups competing for 2 cores
+    const one = { ...fx, hosts: fx.hosts.slice(0, 1) };
+    const oneCold: number[] = [];
+    const onePlain: number[] = [];
+    for (let r = 0; r < Math.max(reps, 3); r++) {
+      onePlain.push(await plainPerHost(one, w, PER_HOST));
+      await settleOwnWorkers(fx);
+      oneCold.push(
+        await timedRun(
+          [{
+            name: "one",
+            command: READY,
+            processes: [fx.remoteConfig({ hosts: one.hosts, instances: PER_HOST })],
+          }],
+          new ReadyCount(PER_HOST),
+          `distarch start of ${PER_HOST} on one host`,
+        ),
+      );
+      await settleOwnWorkers(fx);
+    }
 
     const coldNote = "cold = no ControlMaster yet (earlier launchers closed theirs), " +
       "runtime/agent/worker already in the host cache, hashes and bundles memoized in this process";
@@ -327,6 +347,17 @@ export async function remoteRows(reps: number): Promise<Row[]> {
       met: best(cold) <= best(perHost),
       note: `${runs}; ${coldNote}; baseline (b) = ${HOSTS} parallel plain ssh, each a shell ` +
         `starting ${PER_HOST} workers`,
+    });
+    rows.push({
+      name: `cold ${PER_HOST} on 1 host vs one ssh`,
+      distarch: best(oneCold),
+      baseline: best(onePlain),
+      unit: "ms",
+      goal: "(none)",
+      met: true,
+      note: `best of ${Math.max(reps, 3)}; the same as the row above on a single host: what one ` +
+        "host costs when start-ups do not compete for the master's cores (the agent is one more " +
+        "Deno start-up per session)",
     });
     rows.push({
       name: `cold ${n} on ${HOSTS} hosts vs one ssh per instance`,
