@@ -158,7 +158,7 @@ Deno.test("Launcher emits its events in order, with pid, line and stop reason", 
     const launcher = new Launcher({
       logger: collector(),
       handleSignals: false,
-      checkInterval: 0.1,
+      checkInterval: 0.01, // the run lasts ~0.1 s: ticks must fall inside it
       restart: "never",
       events: handlers,
     });
