@@ -129,50 +129,44 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
       const timeout = p.timeout ?? g.timeout ?? defaultTimeout;
       const permissions = p.permissions ?? g.permissions ?? [];
       const userEnv = { ...g.env, ...p.env };
+      const script = resolveScript(g.command, path, cwd);
+      const exec: Exec = isDenoScript(g.command)
+        ? { kind: "deno", permissions, script, ...(binPath ? { binPath } : {}) }
+        : {
+          kind: "binary",
+          command: g.command.includes("/") || path !== undefined ? script : g.command,
+          ...(binPath ? { binPath } : {}),
+        };
       for (const host of hostsOf(p)) {
-        for (let i = 0; i < p.instances; i++) {
-          id++;
-          groupId++;
-          const script = resolveScript(g.command, path, cwd);
-          const exec: Exec = isDenoScript(g.command)
-            ? { kind: "deno", permissions, script, ...(binPath ? { binPath } : {}) }
-            : {
-              kind: "binary",
-              command: g.command.includes("/") || path !== undefined ? script : g.command,
-              ...(binPath ? { binPath } : {}),
-            };
-          const cmdName = basename(g.command);
-          specs.push({
-            id,
-            groupId,
+        const slot = `${gi}/${pi}/${host}`;
+        // what every instance of this process config on this host shares; ids come from respec()
+        const template: InstanceSpec = {
+          id: 0,
+          groupId: 0,
+          groupCount,
+          group: g.name,
+          host,
+          label: "",
+          slot,
+          target: p.type === "local"
+            ? { type: "local" }
+            : { type: "remote", host, config: p, session: slot },
+          exec,
+          ...(path !== undefined ? { cwd: path.startsWith("/") ? path : `${cwd}/${path}` } : {}),
+          env: { ...userEnv, DISTARCH_PROTOCOL: "1" },
+          ...(priority !== undefined ? { priority } : {}),
+          timeout,
+          context: {
+            v: 1,
+            id: 0,
+            groupId: 0,
             groupCount,
-            group: g.name,
             host,
-            label: `${cmdName}/${id}/${groupId}`,
-            slot: `${gi}/${pi}/${host}`,
-            target: p.type === "local"
-              ? { type: "local" }
-              : { type: "remote", host, config: p, session: `${gi}/${pi}/${host}` },
-            exec,
-            ...(path !== undefined ? { cwd: path.startsWith("/") ? path : `${cwd}/${path}` } : {}),
-            env: {
-              ...userEnv,
-              DISTARCH_PROTOCOL: "1",
-              DISTARCH_ID: String(id),
-              DISTARCH_GROUP_ID: String(groupId),
-              DISTARCH_GROUP_COUNT: String(groupCount),
-            },
-            ...(priority !== undefined ? { priority } : {}),
-            timeout,
-            context: {
-              v: 1,
-              id,
-              groupId,
-              groupCount,
-              host,
-              group: { name: g.name, command: g.command, params: g.params ?? {} },
-            },
-          });
+            group: { name: g.name, command: g.command, params: g.params ?? {} },
+          },
+        };
+        for (let i = 0; i < p.instances; i++) {
+          specs.push(respec(template, ++id, ++groupId, groupCount));
         }
       }
     });
@@ -181,8 +175,8 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
 }
 
 /**
- * A copy of `spec` for another instance of the same group on the same host
- * (used when a group is scaled up at run time).
+ * A copy of `spec` for another instance of the same group on the same host,
+ * with these ids (used by {@linkcode plan}, and when a group is scaled up).
  */
 export function respec(
   spec: InstanceSpec,
@@ -190,14 +184,12 @@ export function respec(
   groupId: number,
   groupCount: number,
 ): InstanceSpec {
-  const command = spec.context.group.command;
-  const cmdName = command.split("/").pop() || command;
   return {
     ...spec,
     id,
     groupId,
     groupCount,
-    label: `${cmdName}/${id}/${groupId}`,
+    label: `${basename(spec.context.group.command)}/${id}/${groupId}`,
     env: {
       ...spec.env,
       DISTARCH_ID: String(id),
