@@ -89,11 +89,38 @@ function hostsOf(p: ProcessConfig): string[] {
   return p.type === "local" ? ["localhost"] : p.hosts;
 }
 
+/**
+ * A POSIX path without `.` segments, repeated or trailing slashes, and with
+ * each `..` applied to the segment before it (lexically, as `path.normalize`).
+ *
+ * @example
+ * ```ts
+ * import { normalizePath } from "./plan.ts";
+ * normalizePath("/app/./bin//../w.sh"); // "/app/w.sh"
+ * ```
+ */
+export function normalizePath(path: string): string {
+  const abs = path.startsWith("/");
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") out.push(part);
+    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (!abs) out.push("..");
+  }
+  const joined = out.join("/");
+  return abs ? `/${joined}` : joined || ".";
+}
+
+/** The directory `path` names, relative to `cwd` unless absolute, normalised. */
+function resolveDir(path: string, cwd: string): string {
+  return normalizePath(path.startsWith("/") ? path : `${cwd}/${path}`);
+}
+
 /** Where a relative `command` is found: in `path` (itself relative to `cwd`), else in `cwd`. */
 export function resolveScript(command: string, path: string | undefined, cwd: string): string {
-  if (command.startsWith("/")) return command;
-  const base = path === undefined ? cwd : path.startsWith("/") ? path : `${cwd}/${path}`;
-  return `${base.replace(/\/+$/, "")}/${command}`;
+  if (command.startsWith("/")) return normalizePath(command);
+  return normalizePath(`${path === undefined ? cwd : resolveDir(path, cwd)}/${command}`);
 }
 
 /** Options of {@linkcode plan}. */
@@ -152,7 +179,7 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
             ? { type: "local" }
             : { type: "remote", host, config: p, session: slot },
           exec,
-          ...(path !== undefined ? { cwd: path.startsWith("/") ? path : `${cwd}/${path}` } : {}),
+          ...(path !== undefined ? { cwd: resolveDir(path, cwd) } : {}),
           env: { ...userEnv, DISTARCH_PROTOCOL: "1" },
           ...(priority !== undefined ? { priority } : {}),
           timeout,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isDenoScript, plan, resolveScript } from "./plan.ts";
+import { isDenoScript, normalizePath, plan, resolveScript } from "./plan.ts";
 import type { GroupConfig } from "./types.ts";
 
 const seed: GroupConfig[] = [
@@ -189,4 +189,24 @@ Deno.test("isDenoScript and resolveScript", () => {
   assert.equal(resolveScript("w.ts", undefined, "/cwd"), "/cwd/w.ts");
   assert.equal(resolveScript("w.ts", "p/", "/cwd"), "/cwd/p/w.ts");
   assert.equal(resolveScript("w.ts", "/q//", "/cwd"), "/q/w.ts");
+});
+
+Deno.test("normalizePath() and resolveScript() give paths without . or .. segments", () => {
+  const cases: [string, string][] = [
+    ["/app/./no-such.sh", "/app/no-such.sh"],
+    ["/a//b/../c/", "/a/c"],
+    ["/..", "/"],
+    ["a/../../b", "../b"],
+    ["./", "."],
+  ];
+  for (const [path, want] of cases) assert.equal(normalizePath(path), want, path);
+  assert.equal(resolveScript("./w.sh", undefined, "/app/."), "/app/w.sh");
+  assert.equal(resolveScript("../w.ts", "./sub", "/app"), "/app/w.ts");
+  const [s] = plan([{
+    name: "g",
+    command: "./w.sh",
+    path: "./sub/../work",
+    processes: [{ type: "local", instances: 1 }],
+  }], { cwd: "/srv/." });
+  assert.deepEqual([s?.cwd, s?.exec], ["/srv/work", { kind: "binary", command: "/srv/work/w.sh" }]);
 });

@@ -4,7 +4,8 @@
  * size, YAML alias expansion; and `distarch validate`'s report of them.
  */
 
-import { deepStrictEqual as eq, match } from "node:assert/strict";
+import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import { distarch, tempDir } from "../cli/_testing.ts";
 import {
   ConfigError,
   type ConfigIssue,
@@ -106,4 +107,68 @@ Deno.test("validateGroups() bounds params at MAX_PARAMS_BYTES of JSON per group"
     out[0]!,
     /^groups\[0\]\.params: is 18\.0 MiB as JSON, over the limit of 16 MiB: every instance gets its params on one stdin line; pass large data as a file path instead$/,
   );
+});
+
+// ---------------------------------------------------------------- the CLI
+
+async function validate(text: string): Promise<{ code: number; out: string; file: string }> {
+  using dir = tempDir();
+  const file = `${dir.path}/d.yaml`;
+  await Deno.writeTextFile(file, text);
+  const res = await distarch(["validate", file]);
+  return { code: res.code, out: res.stdout + res.stderr, file };
+}
+
+Deno.test("distarch validate: a billion-laughs file is a config error, exit 3", async () => {
+  const levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"];
+  for (const c of "bcdefghi") {
+    const prev = String.fromCharCode(c.charCodeAt(0) - 1);
+    levels.push(`${c}: &${c} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+  }
+  const { code, out, file } = await validate(levels.join("\n") + "\ngroups: *i\n");
+  eq(code, 3, out);
+  ok(!out.includes("ReferenceError") && !out.includes("    at "), out);
+  match(
+    out,
+    new RegExp(`${file}:\\d+:\\d+ \\w+\\[\\d+\\]\\S*: alias \\*\\w+ makes the config larger than`),
+  );
+});
+
+Deno.test("distarch validate: many aliases of one long string are refused at the alias", async () => {
+  const big = "x".repeat(200_000);
+  const refs = Array(900).fill("*big").join(", ");
+  const text = `big: &big ${big}
+groups:
+  - name: g
+    command: sleep
+    params: { copies: [${refs}] }
+    processes: [{ type: local, instances: 1 }]
+`;
+  const { code, out, file } = await validate(text);
+  eq(code, 3, out);
+  // with the anchored original, the 83rd copy crosses 16 MiB (200,000 characters each)
+  match(
+    out,
+    new RegExp(
+      `${file}:5:\\d+ groups\\[0\\]\\.params\\.copies\\[82\\]: alias \\*big makes the config ` +
+        "larger than 16 MiB once expanded",
+    ),
+  );
+});
+
+Deno.test("distarch validate lists problems sorted by position, with normalised paths", async () => {
+  const text = `backoffMax: 1
+groups:
+  - name: g
+    command: ./no-such.sh
+    processes: [{ type: local, instances: 1 }]
+backoffInitial: 5
+timeout: -1
+`;
+  const { code, out, file } = await validate(text);
+  eq(code, 3, out);
+  const dir = file.slice(0, file.lastIndexOf("/"));
+  const got = out.split("\n").filter((l) => l.startsWith(file));
+  eq(got.map((l) => l.split(" ")[0]), [`${file}:1:13`, `${file}:4:14`, `${file}:7:10`]);
+  ok(got[1]?.includes(`command file not found: ${dir}/no-such.sh `), got[1]);
 });
