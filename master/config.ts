@@ -176,8 +176,10 @@ const _GROUP_HINTS = Object.fromEntries(
 
 // ---------------------------------------------------------------- files
 
-/** Resolves `command` the way plan.ts does for a local instance. */
-/** For each local process config, the command file must exist (Deno scripts and paths only). */
+/**
+ * For each local process config, the command file must exist: Deno scripts and
+ * commands with a `/` (a bare name may be a program on the PATH, see plan.ts).
+ */
 function _checkFiles(g: GroupConfig, path: ConfigPath, issues: _Issues, cwd: string): void {
   if (!isDenoScript(g.command) && !g.command.includes("/")) return;
   const seen = new Set<string>();
