@@ -102,7 +102,10 @@ function _group(): Schema {
         pattern: `^[^${_CONTROL}]+$`,
         description: "Unique name of the group, without control characters.",
       },
-      command: _text("A .ts/.js script run with Deno, or any executable."),
+      command: _text(
+        "A .ts/.js script run with Deno, or any executable. A relative one is found in `path`, " +
+          "else next to the config file; a bare name not found there comes from the PATH.",
+      ),
       params: { type: "object", description: "JSON params every instance receives." },
       processes: {
         type: "array",
