@@ -131,15 +131,14 @@ function _params(v: unknown, path: ConfigPath, issues: _Issues): unknown {
   const before = issues.list.length;
   const out = _json(v, path, issues, []);
   if (issues.list.length > before) return out;
-  const json = JSON.stringify(out);
-  const bytes = json.length * 3 <= MAX_PARAMS_BYTES ? json.length : _utf8Length(json);
+  const json = JSON.stringify(out); // at most 3 UTF-8 bytes a UTF-16 unit: count only if needed
+  const bytes = json.length * 3 <= MAX_PARAMS_BYTES ? 0 : _utf8Length(json);
   if (bytes <= MAX_PARAMS_BYTES) return out;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(n % 2 ** 20 === 0 ? 0 : 1)} MiB`;
   return issues.add(
     path,
-    `is ${(bytes / 2 ** 20).toFixed(1)} MiB as JSON, over the limit of ${
-      MAX_PARAMS_BYTES / 2 ** 20
-    } ` +
-      "MiB: every instance gets its params on one stdin line; pass large data as a file path instead",
+    `is ${mib(bytes)} as JSON, over the limit of ${mib(MAX_PARAMS_BYTES)}: every instance gets ` +
+      "its params on one stdin line; pass large data as a file path instead",
     v,
   );
 }
