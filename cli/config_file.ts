@@ -5,8 +5,26 @@
  * @module
  */
 
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from "yaml";
+import { _pathText } from "../master/_checks.ts";
 import { type Config, ConfigError, type ConfigPath, validateConfig } from "../master/config.ts";
+import { normalizePath } from "../master/plan.ts";
+
+/**
+ * The most characters a config file may hold once its YAML aliases are
+ * expanded: a few aliases of a long string, or aliases of aliases ("billion
+ * laughs"), must not make the master build a huge config in memory.
+ */
+export const MAX_EXPANDED_CHARS = 16 * 1024 * 1024;
 
 /** The config file `run` and `validate` read when none is given. */
 export const DEFAULT_CONFIG_FILE = "distarch.yaml";
@@ -89,16 +107,36 @@ export function parseConfigText(
       return { file, line: pos.line, col: pos.col, pathText: "", message: firstLine(e.message) };
     }));
   }
-  const input: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const at = (offset: number, pathText: string, message: string): FileIssue => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, col: pos.col, pathText, message };
+  };
+  const excess = findExcess(doc.contents, MAX_EXPANDED_CHARS);
+  if (excess !== undefined) {
+    const mib = MAX_EXPANDED_CHARS / 2 ** 20;
+    throw new ConfigFileError([at(
+      excess.offset,
+      _pathText(excess.path),
+      `alias *${excess.alias} makes the config larger than ${mib} MiB once expanded ` +
+        `(the most a config may expand to): use *${excess.alias} fewer times`,
+    )]);
+  }
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: -1 }); // bounded above, by size rather than count
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ConfigFileError([at(0, "", `cannot read the YAML: ${why}`)], undefined, { cause: e });
+  }
   try {
     return validateConfig(input ?? {}, { cwd, checkFiles });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const issues = e.issues.map((i) => {
       const atKey = i.message.startsWith("unknown key");
-      const pos = lineCounter.linePos(offsetOf(doc.contents, i.path, atKey));
-      return { file, line: pos.line, col: pos.col, pathText: i.pathText, message: i.message };
+      return at(offsetOf(doc.contents, i.path, atKey), i.pathText, i.message);
     });
+    issues.sort((a, b) => a.line - b.line || a.col - b.col); // stable: same place, input order
     throw new ConfigFileError(issues, undefined, { cause: e });
   }
 }
@@ -123,7 +161,7 @@ export async function loadConfigFile(
 
 /** The absolute directory of `file`, against which its relative paths are resolved. */
 export function configDir(file: string): string {
-  const abs = file.startsWith("/") ? file : `${Deno.cwd()}/${file}`;
+  const abs = normalizePath(file.startsWith("/") ? file : `${Deno.cwd()}/${file}`);
   return abs.slice(0, abs.lastIndexOf("/")) || "/";
 }
 
@@ -157,6 +195,54 @@ function offsetOf(root: unknown, path: ConfigPath, atKey: boolean): number {
     } else break;
   }
   return best ?? 0;
+}
+
+/** Where expanding the aliases of a document makes it exceed `limit` characters. */
+interface Excess {
+  /** Path of the alias. */
+  path: ConfigPath;
+  /** Source offset of the alias. */
+  offset: number;
+  /** The anchor name it refers to. */
+  alias: string;
+}
+
+/**
+ * Walks the document in the order `toJS` expands it, counting the characters
+ * of its scalars (plus a little per item) without building anything; each
+ * anchored node's size is kept, so the walk is linear in the source.
+ * Returns the first alias after which the total exceeds `limit`.
+ */
+function findExcess(root: unknown, limit: number): Excess | undefined {
+  const anchors = new Map<string, Node>();
+  const sizes = new Map<Node, number>();
+  let total = 0;
+  let excess: Excess | undefined;
+  const walk = (node: unknown, path: ConfigPath): void => {
+    if (excess !== undefined) return;
+    if (isAlias(node)) {
+      const target = anchors.get(node.source);
+      total += target === undefined ? 0 : sizes.get(target) ?? 0; // unset while still open: a cycle
+      if (total > limit) excess = { path, offset: rangeStart(node) ?? 0, alias: node.source };
+      return;
+    }
+    if (node === null || typeof node !== "object") return void (total += 4);
+    const n = node as Node;
+    if (n.anchor) anchors.set(n.anchor, n);
+    const before = total;
+    if (isScalar(n)) total += String(n.value).length + 2;
+    else if (isMap(n)) {
+      for (const pair of n.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+        walk(pair.key, [...path, key]);
+        walk(pair.value, [...path, key]);
+        total += 2;
+      }
+    } else if (isSeq(n)) n.items.forEach((item, i) => (walk(item, [...path, i]), total += 1));
+    sizes.set(n, total - before);
+  };
+  walk(root, []);
+  return excess;
 }
 
 function rangeStart(node: Node | null | undefined): number | undefined {

@@ -78,3 +78,26 @@ Deno.test("parseConfigText() reports an empty file as missing groups", () => {
   const issues = issuesOf("");
   ok(issues[0]?.includes("groups"), issues[0]);
 });
+
+Deno.test("parseConfigText() bounds aliases by expanded size, not by count", () => {
+  const procs = "[&d { type: local, instances: 1 }" + ", *d".repeat(1499) + "]";
+  const text = `groups:\n  - name: g\n    command: sleep\n    processes: ${procs}\n`;
+  const { groups } = parseConfigText(text, "d.yaml", { checkFiles: false });
+  eq(groups[0]?.processes.length, 1500);
+});
+
+Deno.test("parseConfigText() reports an alias cycle as a config issue", () => {
+  const text = "groups:\n  - &x { name: g, command: sleep, params: { self: *x },\n" +
+    "        processes: [{ type: local, instances: 1 }] }\n";
+  const [issue, ...more] = issuesOf(text);
+  eq(more, []);
+  ok(issue?.startsWith("d.yaml:2:"), issue);
+  ok(issue?.includes("groups[0].params.self") && issue.includes("cycle"), issue);
+});
+
+Deno.test("parseConfigText() sorts issues by position", () => {
+  const text = "backoffMax: 0.5\n" + GOOD.replace("timeout: 5", "timeout: -5") +
+    "backoffInitial: 1\n";
+  const issues = issuesOf(text);
+  eq(issues.map((i) => i.split(" ")[0]), ["d.yaml:1:13", "d.yaml:9:10"]);
+});

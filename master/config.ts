@@ -30,6 +30,22 @@ import {
 export { ConfigError } from "./_checks.ts";
 export type { ConfigIssue, ConfigPath } from "./_checks.ts";
 
+/**
+ * The most instances one process config may ask for (per host for a remote
+ * one): each instance costs the master buffers, timers and a process, and a
+ * typo such as `instances: 1000000000` must not exhaust its memory.
+ */
+export const MAX_INSTANCES = 10_000;
+
+/**
+ * The largest `params` of a group, in bytes of JSON: every instance receives
+ * them on its first stdin line, which the master builds in memory per instance.
+ */
+export const MAX_PARAMS_BYTES = 16 * 1024 * 1024;
+
+/** Control characters (C0, DEL, C1) and the Unicode line separators. */
+const _CONTROL = /[\p{Cc}\u2028\u2029]/u;
+
 /** One item of a permission flag value: no whitespace, comma or shell metacharacter. */
 const _ITEM = "[^\\s,;&|$`'\"<>()]+";
 const _PERMISSION = new RegExp(
@@ -61,7 +77,7 @@ const _SETTINGS: Fields = {
 const _HOST = _str(
   "must be a non-empty string",
   /^-|[\s\p{Cc}]/u,
-  "must be a host name without whitespace and not starting with '-'",
+  "must be a host name without whitespace or control characters, not starting with '-'",
 );
 
 function _hosts(v: unknown, path: ConfigPath, issues: _Issues): unknown {
@@ -78,7 +94,7 @@ function _hosts(v: unknown, path: ConfigPath, issues: _Issues): unknown {
   return hosts;
 }
 
-const _LOCAL: Fields = { type: (v) => v, instances: _int(1), ..._SETTINGS };
+const _LOCAL: Fields = { type: (v) => v, instances: _int(1, MAX_INSTANCES), ..._SETTINGS };
 const _REMOTE_ONLY: Fields = {
   hosts: _hosts,
   username: _str(
@@ -111,11 +127,41 @@ function _process(v: unknown, path: ConfigPath, issues: _Issues): unknown {
 }
 
 function _params(v: unknown, path: ConfigPath, issues: _Issues): unknown {
-  return _isPlainObject(v) ? _json(v, path, issues, []) : issues.fail(path, "must be an object", v);
+  if (!_isPlainObject(v)) return issues.fail(path, "must be an object", v);
+  const before = issues.list.length;
+  const out = _json(v, path, issues, []);
+  if (issues.list.length > before) return out;
+  const json = JSON.stringify(out); // at most 3 UTF-8 bytes a UTF-16 unit: count only if needed
+  const bytes = json.length * 3 <= MAX_PARAMS_BYTES ? 0 : _utf8Length(json);
+  if (bytes <= MAX_PARAMS_BYTES) return out;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(n % 2 ** 20 === 0 ? 0 : 1)} MiB`;
+  return issues.add(
+    path,
+    `is ${mib(bytes)} as JSON, over the limit of ${mib(MAX_PARAMS_BYTES)}: every instance gets ` +
+      "its params on one stdin line; pass large data as a file path instead",
+    v,
+  );
+}
+
+/** The UTF-8 length of `s`, without encoding it. */
+function _utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) (n += 4, i++);
+    else n += 3;
+  }
+  return n;
 }
 
 const _GROUP: Fields = {
-  name: _str(),
+  name: _str(
+    "must be a non-empty string",
+    _CONTROL,
+    "must not contain control characters (newline, tab, escape…); use printable characters only",
+  ),
   command: _str(),
   params: _params,
   processes: _list(_process, true),
@@ -129,8 +175,10 @@ const _GROUP_HINTS = Object.fromEntries(
 
 // ---------------------------------------------------------------- files
 
-/** Resolves `command` the way plan.ts does for a local instance. */
-/** For each local process config, the command file must exist (Deno scripts and paths only). */
+/**
+ * For each local process config, the command file must exist: Deno scripts and
+ * commands with a `/` (a bare name may be a program on the PATH, see plan.ts).
+ */
 function _checkFiles(g: GroupConfig, path: ConfigPath, issues: _Issues, cwd: string): void {
   if (!isDenoScript(g.command) && !g.command.includes("/")) return;
   const seen = new Set<string>();
@@ -211,7 +259,13 @@ const _LAUNCH: Fields = {
   restart: _oneOf(["on-failure", "always", "never"]),
   maxRestarts: _int(0),
   gracePeriod: _num(0),
-  backoffInitial: _num(0),
+  backoffInitial: (v, path, issues) =>
+    typeof v === "number" && Number.isFinite(v) && v > 0 ? v : issues.fail(
+      path,
+      "must be a number > 0: it is the first restart delay in seconds, " +
+        "and 0 would restart a failing instance in a tight loop",
+      v,
+    ),
   backoffMax: _num(0),
   backoffReset: _num(0),
   checkInterval: _num(0, true),

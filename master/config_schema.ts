@@ -6,7 +6,12 @@
  * @module
  */
 
+import { MAX_INSTANCES } from "./config.ts";
+
 type Schema = Record<string, unknown>;
+
+/** Control characters (C0, DEL, C1) and the Unicode line separators, as a class body. */
+const _CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029";
 
 const _ITEM = "[^\\s,;&|$`'\"<>()]+";
 const _PERMISSION =
@@ -54,7 +59,11 @@ function _process(type: "local" | "remote", extra: Schema): Schema {
       : "Instances on remote hosts, reached with OpenSSH.",
     properties: {
       type: { const: type, description: "Kind of process config." },
-      instances: _int(type === "local" ? "How many instances." : "Instances per host.", 1),
+      instances: _int(
+        type === "local" ? "How many instances." : "Instances per host.",
+        1,
+        MAX_INSTANCES,
+      ),
       ...extra,
       ..._settings(),
     },
@@ -69,7 +78,7 @@ function _remoteOnly(): Schema {
       type: "array",
       minItems: 1,
       uniqueItems: true,
-      items: { type: "string", pattern: "^[^-\\s][^\\s]*$" },
+      items: { type: "string", pattern: `^[^-\\s${_CONTROL}][^\\s${_CONTROL}]*$` },
       description: "Hosts (names, ~/.ssh/config aliases or addresses).",
     },
     username: { type: "string", pattern: "^[^-\\s@][^\\s@]*$", description: "Login user." },
@@ -88,8 +97,15 @@ function _group(): Schema {
     type: "object",
     description: "A group: one command run as many instances.",
     properties: {
-      name: _text("Unique name of the group."),
-      command: _text("A .ts/.js script run with Deno, or any executable."),
+      name: {
+        type: "string",
+        pattern: `^[^${_CONTROL}]+$`,
+        description: "Unique name of the group, without control characters.",
+      },
+      command: _text(
+        "A .ts/.js script run with Deno, or any executable. A relative one is found in `path`, " +
+          "else next to the config file; a bare name not found there comes from the PATH.",
+      ),
       params: { type: "object", description: "JSON params every instance receives." },
       processes: {
         type: "array",
@@ -115,7 +131,11 @@ function _launchOptions(): Schema {
     },
     maxRestarts: _int("Consecutive failed runs after which an instance is given up.", 0),
     gracePeriod: _num("Seconds between SIGTERM and SIGKILL when stopping."),
-    backoffInitial: _num("First restart delay in seconds; doubles each failure."),
+    backoffInitial: {
+      type: "number",
+      exclusiveMinimum: 0,
+      description: "First restart delay in seconds (> 0); doubles each failure.",
+    },
     backoffMax: _num("Longest restart delay in seconds."),
     backoffReset: _num("Seconds an instance must stay up for its failure count to reset."),
     checkInterval: {

@@ -186,11 +186,11 @@ Deno.test("validateGroups() requires a process type of local or remote", () => {
   );
 });
 
-Deno.test("validateGroups() requires instances to be an integer of at least 1", () => {
+Deno.test("validateGroups() requires instances to be an integer from 1 to MAX_INSTANCES", () => {
   for (const bad of [0, -1, 1.5, "2", null]) {
     const i = issueOf(() => groups({ processes: [local({ instances: bad })] }));
     eq(i.pathText, "groups[0].processes[0].instances");
-    eq(i.message, `must be an integer ≥ 1 (got ${JSON.stringify(bad)})`);
+    eq(i.message, `must be an integer from 1 to 10000 (got ${JSON.stringify(bad)})`);
     eq(i.value, bad);
   }
   eq(lineOf({ processes: [{ type: "local" }] }), "groups[0].processes[0].instances: is required");
@@ -206,9 +206,12 @@ Deno.test("validateGroups() names the field path of an empty hosts list", () => 
 
 Deno.test("validateGroups() rejects host names that could inject ssh options", () => {
   const cases: [unknown, string][] = [
-    ["-oProxyCommand=x", "must be a host name without whitespace and not starting with '-'"],
-    ["a b", "must be a host name without whitespace and not starting with '-'"],
-    ["a\nb", "must be a host name without whitespace and not starting with '-'"],
+    [
+      "-oProxyCommand=x",
+      "must be a host name without whitespace or control characters, not starting with '-'",
+    ],
+    ["a b", "must be a host name without whitespace or control characters, not starting with '-'"],
+    ["a\nb", "must be a host name without whitespace or control characters, not starting with '-'"],
     ["", "must be a non-empty string"],
     [7, "must be a non-empty string"],
   ];

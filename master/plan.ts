@@ -1,5 +1,17 @@
 /**
- * config → plan: who runs where, with which ids. Pure: no I/O.
+ * config → plan: who runs where, with which ids. Pure but for one question to
+ * the file system, asked through {@linkcode PlanOptions.isFile}: whether a
+ * local command without `/` names a file in its directory.
+ *
+ * How a relative `command` is found, for local instances: in `path` when set
+ * (itself relative to `cwd`), else in `cwd` (the config file's directory for
+ * the CLI). A command with a `/`, or a Deno script, is always taken from there;
+ * a bare name is taken from there when such a file exists, else looked up on
+ * the `PATH`. With `binPath`, the interpreter gets that absolute file, or the
+ * bare name as written when there is no such file.
+ * For remote instances: a Deno script found there is bundled and shipped; a
+ * bare name is looked up on the host's `PATH`; any other command is run on the
+ * host at the path it resolves to here.
  *
  * @module
  */
@@ -89,11 +101,38 @@ function hostsOf(p: ProcessConfig): string[] {
   return p.type === "local" ? ["localhost"] : p.hosts;
 }
 
+/**
+ * A POSIX path without `.` segments, repeated or trailing slashes, and with
+ * each `..` applied to the segment before it (lexically, as `path.normalize`).
+ *
+ * @example
+ * ```ts
+ * import { normalizePath } from "./plan.ts";
+ * normalizePath("/app/./bin//../w.sh"); // "/app/w.sh"
+ * ```
+ */
+export function normalizePath(path: string): string {
+  const abs = path.startsWith("/");
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") out.push(part);
+    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (!abs) out.push("..");
+  }
+  const joined = out.join("/");
+  return abs ? `/${joined}` : joined || ".";
+}
+
+/** The directory `path` names, relative to `cwd` unless absolute, normalised. */
+function resolveDir(path: string, cwd: string): string {
+  return normalizePath(path.startsWith("/") ? path : `${cwd}/${path}`);
+}
+
 /** Where a relative `command` is found: in `path` (itself relative to `cwd`), else in `cwd`. */
 export function resolveScript(command: string, path: string | undefined, cwd: string): string {
-  if (command.startsWith("/")) return command;
-  const base = path === undefined ? cwd : path.startsWith("/") ? path : `${cwd}/${path}`;
-  return `${base.replace(/\/+$/, "")}/${command}`;
+  if (command.startsWith("/")) return normalizePath(command);
+  return normalizePath(`${path === undefined ? cwd : resolveDir(path, cwd)}/${command}`);
 }
 
 /** Options of {@linkcode plan}. */
@@ -102,6 +141,33 @@ export interface PlanOptions {
   timeout?: number;
   /** Directory relative paths are resolved against. @default {Deno.cwd()} */
   cwd?: string;
+  /**
+   * Whether `path` (absolute) is a file: decides if a local command without
+   * `/` is the file in its directory or a program on the PATH.
+   * @default {a `Deno.statSync` check; false when it fails}
+   */
+  isFile?: (path: string) => boolean;
+}
+
+function statIsFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** What a non-Deno `command` becomes in an {@linkcode Exec} (see the module doc). */
+function binaryCommand(
+  command: string,
+  script: string,
+  local: boolean,
+  path: string | undefined,
+  isFile: (path: string) => boolean,
+): string {
+  if (command.includes("/")) return script;
+  if (local) return isFile(script) ? script : command;
+  return path !== undefined ? script : command; // remote: as it always was
 }
 
 /**
@@ -116,7 +182,7 @@ export interface PlanOptions {
  * ```
  */
 export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}): InstanceSpec[] {
-  const { timeout: defaultTimeout = 30, cwd = Deno.cwd() } = options;
+  const { timeout: defaultTimeout = 30, cwd = Deno.cwd(), isFile = statIsFile } = options;
   const specs: InstanceSpec[] = [];
   let id = 0;
   groups.forEach((g, gi) => {
@@ -134,7 +200,7 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
         ? { kind: "deno", permissions, script, ...(binPath ? { binPath } : {}) }
         : {
           kind: "binary",
-          command: g.command.includes("/") || path !== undefined ? script : g.command,
+          command: binaryCommand(g.command, script, p.type === "local", path, isFile),
           ...(binPath ? { binPath } : {}),
         };
       for (const host of hostsOf(p)) {
@@ -152,7 +218,7 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
             ? { type: "local" }
             : { type: "remote", host, config: p, session: slot },
           exec,
-          ...(path !== undefined ? { cwd: path.startsWith("/") ? path : `${cwd}/${path}` } : {}),
+          ...(path !== undefined ? { cwd: resolveDir(path, cwd) } : {}),
           env: { ...userEnv, DISTARCH_PROTOCOL: "1" },
           ...(priority !== undefined ? { priority } : {}),
           timeout,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isDenoScript, plan, resolveScript } from "./plan.ts";
+import { isDenoScript, normalizePath, plan, resolveScript } from "./plan.ts";
 import type { GroupConfig } from "./types.ts";
 
 const seed: GroupConfig[] = [
@@ -189,4 +189,59 @@ Deno.test("isDenoScript and resolveScript", () => {
   assert.equal(resolveScript("w.ts", undefined, "/cwd"), "/cwd/w.ts");
   assert.equal(resolveScript("w.ts", "p/", "/cwd"), "/cwd/p/w.ts");
   assert.equal(resolveScript("w.ts", "/q//", "/cwd"), "/q/w.ts");
+});
+
+Deno.test("normalizePath() and resolveScript() give paths without . or .. segments", () => {
+  const cases: [string, string][] = [
+    ["/app/./no-such.sh", "/app/no-such.sh"],
+    ["/a//b/../c/", "/a/c"],
+    ["/..", "/"],
+    ["a/../../b", "../b"],
+    ["./", "."],
+  ];
+  for (const [path, want] of cases) assert.equal(normalizePath(path), want, path);
+  assert.equal(resolveScript("./w.sh", undefined, "/app/."), "/app/w.sh");
+  assert.equal(resolveScript("../w.ts", "./sub", "/app"), "/app/w.ts");
+  const [s] = plan([{
+    name: "g",
+    command: "./w.sh",
+    path: "./sub/../work",
+    processes: [{ type: "local", instances: 1 }],
+  }], { cwd: "/srv/." });
+  assert.deepEqual([s?.cwd, s?.exec], ["/srv/work", { kind: "binary", command: "/srv/work/w.sh" }]);
+});
+
+Deno.test("plan() takes a local bare-name command from its directory when the file exists, else PATH", () => {
+  const files = new Set(["/cfg/w.sh", "/cfg/w.py", "/cfg/work/job"]);
+  const isFile = (p: string) => files.has(p);
+  const one = (extra: Partial<GroupConfig>, type: "local" | "remote" = "local") =>
+    plan([{
+      name: "g",
+      command: "w.sh",
+      processes: [type === "local" ? { type, instances: 1 } : { type, hosts: ["h"], instances: 1 }],
+      ...extra,
+    }], { cwd: "/cfg", isFile })[0]?.exec;
+  const cases: [Partial<GroupConfig>, "local" | "remote", unknown][] = [
+    [{}, "local", { kind: "binary", command: "/cfg/w.sh" }],
+    [{ command: "sleep" }, "local", { kind: "binary", command: "sleep" }],
+    [{ command: "w.py", binPath: "python3" }, "local", {
+      kind: "binary",
+      command: "/cfg/w.py",
+      binPath: "python3",
+    }],
+    [{ command: "x.py", binPath: "python3" }, "local", {
+      kind: "binary",
+      command: "x.py",
+      binPath: "python3",
+    }],
+    [{ command: "job", path: "work" }, "local", { kind: "binary", command: "/cfg/work/job" }],
+    [{ command: "sleep", path: "work" }, "local", { kind: "binary", command: "sleep" }],
+    [{ command: "./sleep" }, "local", { kind: "binary", command: "/cfg/sleep" }],
+    // remote: unchanged, a bare name is the host's, a path is taken as resolved here
+    [{}, "remote", { kind: "binary", command: "w.sh" }],
+    [{ command: "job", path: "work" }, "remote", { kind: "binary", command: "/cfg/work/job" }],
+  ];
+  for (const [extra, type, want] of cases) {
+    assert.deepEqual(one(extra, type), want, `${type} ${JSON.stringify(extra)}`);
+  }
 });

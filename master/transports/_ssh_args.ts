@@ -82,12 +82,27 @@ const OWN_OPTIONS = new Set([
   "controlpersist",
 ]);
 
-/** Option names that weaken host authentication, and values that do. */
+/**
+ * True when `-o name=value` weakens host authentication: any
+ * `StrictHostKeyChecking` but `yes` or `ask` (with batch mode, `ask` refuses an
+ * unknown key like `yes`), or a `UserKnownHostsFile` that leaves no real file
+ * (only `/dev/null`, or `none`), so every host key counts as new.
+ *
+ * @example
+ * ```ts
+ * import { weakensHostKeyChecking } from "./_ssh_args.ts";
+ * weakensHostKeyChecking("StrictHostKeyChecking", "false"); // true
+ * weakensHostKeyChecking("StrictHostKeyChecking", "ask"); // false
+ * ```
+ */
 export function weakensHostKeyChecking(name: string, value: string): boolean {
   const n = name.toLowerCase();
-  const v = value.toLowerCase();
-  if (n === "stricthostkeychecking") return v === "no" || v === "off" || v === "accept-new";
-  if (n === "userknownhostsfile") return v === "/dev/null";
+  const v = value.trim().toLowerCase();
+  if (n === "stricthostkeychecking") return v !== "yes" && v !== "ask";
+  if (n === "userknownhostsfile") {
+    const files = v.split(/\s+/).filter((f) => f !== "");
+    return files.length > 0 && files.every((f) => f === "/dev/null" || f === "none");
+  }
   return false;
 }
 

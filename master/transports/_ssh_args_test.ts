@@ -104,3 +104,21 @@ Deno.test("weakensHostKeyChecking() and isAuthFailure()", () => {
   assert(isAuthFailure("u@h: Permission denied (publickey)."));
   assert(!isAuthFailure("ssh: connect to host h port 22: Connection refused"));
 });
+
+Deno.test("weakensHostKeyChecking() is true for every StrictHostKeyChecking but yes/ask", () => {
+  const weak = ["no", "off", "accept-new", "false", "0", "NO", "nope", "", " yes no"];
+  for (const v of weak) assert(weakensHostKeyChecking("StrictHostKeyChecking", v), v);
+  for (const v of ["yes", "YES", "Ask", " yes "]) {
+    assert(!weakensHostKeyChecking("StrictHostKeyChecking", v), v);
+  }
+});
+
+Deno.test("weakensHostKeyChecking() is true when no real known-hosts file is left", () => {
+  for (const v of ["/dev/null", "none", "NONE", " /dev/null  /dev/null "]) {
+    assert(weakensHostKeyChecking("userKnownHostsFile", v), v);
+  }
+  for (const v of ["/tmp/kh", "~/.ssh/known_hosts /dev/null", "/dev/nullx"]) {
+    assert(!weakensHostKeyChecking("UserKnownHostsFile", v), v);
+  }
+  assert(!weakensHostKeyChecking("ConnectTimeout", "no"));
+});
