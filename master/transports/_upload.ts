@@ -15,6 +15,7 @@
 
 import { AGENT_SOURCE } from "../../slave/_agent_bundle.ts";
 import { remoteScript } from "./_ssh_args.ts";
+import { StartError } from "./types.ts";
 
 /** A file to have on the remote host: a local file, or content in memory. */
 export interface Artifact {
@@ -178,12 +179,16 @@ const PROBE = [
   "true",
 ].join("\n");
 
+/** Exit code of `UPLOAD` when the cache cannot be written: retrying cannot help. */
+const NOT_WRITABLE = 4;
+
 const UPLOAD = [
   "set -e",
   'd="$HOME/.cache/distarch/$1"',
-  'mkdir -p "$d"',
+  `mkdir -p "$d" || exit ${NOT_WRITABLE}`,
   't="$d/.$2.$$.tmp"',
   `trap 'rm -f "$t"' EXIT`,
+  `: > "$t" || exit ${NOT_WRITABLE}`,
   'cat > "$t"',
   's=$(sha256sum "$t")',
   's="${s%% *}"',
@@ -226,9 +231,15 @@ export async function ensureArtifacts(
     );
     if (r.code === 0) return;
     if (r.code === 255) throw new ProbeError(r);
-    throw new Error(
-      `Cannot upload ${a.name} (${a.size} bytes): code ${r.code}: ${r.stderr.trim()}`,
-    );
+    const why = r.stderr.trim().split("\n").pop() ?? "";
+    if (r.code === NOT_WRITABLE) {
+      throw new StartError(
+        `The host cache ${home}/.cache/distarch is not writable, so ${a.name} cannot be ` +
+          `uploaded; make it writable, or remove it and let distarch create it: ${why}`,
+        { fatal: true },
+      );
+    }
+    throw new Error(`Cannot upload ${a.name} (${a.size} bytes): code ${r.code}: ${why}`);
   }));
   const paths = new Map(artifacts.map((a) => [a.hash, `${home}/.cache/distarch/${entry(a)}`]));
   return { home, paths, uploaded: missing, binFound: lines.includes("bin") };
