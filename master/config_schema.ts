@@ -6,7 +6,8 @@
  * @module
  */
 
-type Schema = Record<string, unknown>;
+/** A JSON Schema object (draft 2020-12). */
+export type Schema = Record<string, unknown>;
 
 const _ITEM = "[^\\s,;&|$`'\"<>()]+";
 const _PERMISSION =
