@@ -1,5 +1,5 @@
 // worker.ts
-import { Handler } from "jsr:@distarch/distarch/slave";
+import { Handler } from "jsr:@distarch/distarch@^0.1.0/slave";
 
 await new Handler().run(async (h) => {
   console.log(`My ID : ${h.id}`); // every printed line is an info log on the master
