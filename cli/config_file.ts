@@ -14,7 +14,7 @@ import {
   LineCounter,
   type Node,
   parseDocument,
-} from "yaml";
+} from "npm:yaml@2.9.1";
 import { _pathText } from "../master/_checks.ts";
 import { type Config, ConfigError, type ConfigPath, validateConfig } from "../master/config.ts";
 import { normalizePath } from "../master/plan.ts";

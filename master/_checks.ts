@@ -38,6 +38,7 @@ export interface ConfigIssue {
  * ```
  */
 export class ConfigError extends Error {
+  /** Always `"ConfigError"`. */
   override name = "ConfigError";
   /** Path of the first issue. */
   readonly path: ConfigPath;

@@ -8,7 +8,8 @@
 
 import { MAX_INSTANCES } from "./config.ts";
 
-type Schema = Record<string, unknown>;
+/** A JSON Schema object (draft 2020-12). */
+export type Schema = Record<string, unknown>;
 
 /** Control characters (C0, DEL, C1) and the Unicode line separators, as a class body. */
 const _CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029";

@@ -4,22 +4,24 @@
  * them alive and stops them cleanly.
  *
  * @example
- * ```ts ignore
- * import { Launcher } from "./mod.ts";
+ * ```ts
+ * import { Launcher } from "@distarch/distarch/master";
  *
- * const launcher = new Launcher();
- * const summary = await launcher.run([
- *   {
- *     name: "First Group",
- *     command: "examples/script1.ts",
- *     params: { message: "Hello World!" },
- *     processes: [
- *       { type: "local", instances: 3 },
- *       { type: "remote", hosts: ["remote-server-1", "remote-server-2"], instances: 2 },
- *     ],
- *   },
- * ]);
- * if (!summary.ok) Deno.exitCode = 1;
+ * if (import.meta.main) {
+ *   const launcher = new Launcher();
+ *   const summary = await launcher.run([
+ *     {
+ *       name: "First Group",
+ *       command: "examples/script1.ts",
+ *       params: { message: "Hello World!" },
+ *       processes: [
+ *         { type: "local", instances: 3 },
+ *         { type: "remote", hosts: ["server-1", "server-2"], instances: 2 },
+ *       ],
+ *     },
+ *   ]);
+ *   if (!summary.ok) Deno.exitCode = 1;
+ * }
  * ```
  *
  * @module
@@ -29,7 +31,9 @@ export { Launcher } from "./launcher.ts";
 export type { LauncherOptions, RunSummary } from "./launcher.ts";
 export { ConfigError, validateConfig, validateGroups, validateLaunchOptions } from "./config.ts";
 export type { Config, ConfigIssue, ValidateGroupsOptions } from "./config.ts";
+export type { ConfigPath } from "./_checks.ts";
 export { configSchema } from "./config_schema.ts";
+export type { Schema } from "./config_schema.ts";
 export { defaultLogger, formatJson, formatText, writerLogger } from "./log.ts";
 export type { FlushingLogger, SyncWriter, WriterLoggerOptions } from "./log.ts";
 export type {
@@ -40,6 +44,7 @@ export type {
   LauncherEvent,
   StopReason,
 } from "./events.ts";
+export type { Exec, InstanceSpec, Target } from "./plan.ts";
 export type {
   GroupConfig,
   LaunchOptions,

@@ -80,8 +80,11 @@ export function encodeEvent(event: AgentEvent): Uint8Array {
 
 /** A decoded frame. The payload is a view into the decoder's buffer: copy it to keep it. */
 export interface Frame {
+  /** What the payload is: one of {@linkcode FRAME}'s values. */
   kind: number;
+  /** The instance it is about (0 for the agent itself). */
   key: number;
+  /** The frame's bytes, without the header. */
   payload: Uint8Array;
 }
 

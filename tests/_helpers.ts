@@ -253,3 +253,30 @@ export function startedPids(records: LogRecord[], instance?: string): number[] {
     .filter((x): x is string => x !== undefined)
     .map(Number);
 }
+
+/**
+ * The ControlMaster socket directories of a running master (`pid`), read
+ * from the `ControlPath=` of its ssh children. A master killed with SIGKILL
+ * cannot remove them: a test that kills one reads them first and removes
+ * them after ({@linkcode removeAll}).
+ */
+export function controlDirsOf(pid: number): string[] {
+  const dirs = new Set<string>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (procStat(Number(e.name))[1] !== String(pid)) continue;
+    } catch {
+      continue; // gone
+    }
+    for (const arg of procCmdline(Number(e.name)) ?? []) {
+      if (arg.startsWith("ControlPath=")) dirs.add(arg.slice(12).replace(/\/[^/]*$/, ""));
+    }
+  }
+  return [...dirs];
+}
+
+/** Removes each path (recursively) that is still there. */
+export async function removeAll(paths: readonly string[]): Promise<void> {
+  for (const p of paths) await Deno.remove(p, { recursive: true }).catch(() => {});
+}

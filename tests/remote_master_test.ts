@@ -4,12 +4,14 @@ import { Launcher } from "../master/launcher.ts";
 import {
   assertNoneLeft,
   collector,
+  controlDirsOf,
   fixture,
   group,
   killMarked,
   marker,
   pidAlive,
   pidsWithMarker,
+  removeAll,
   waitFor,
 } from "./_helpers.ts";
 import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
@@ -79,6 +81,7 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     const out = child.output();
+    let controlDirs: string[] = [];
     try {
       const w = child.stdin.getWriter();
       await w.write(
@@ -92,6 +95,8 @@ Deno.test({
       const underSshd = new Set(descendantsOf(sshd.pid));
       const remote = pidsWithMarker(mark).filter((p) => underSshd.has(p));
       assertEquals(remote.length, 4);
+      controlDirs = controlDirsOf(child.pid); // it cannot remove them once killed
+      assertEquals(controlDirs.length, 1);
       const t0 = Date.now();
       child.kill("SIGKILL");
       // lease (the agent's watchdog) + grace (TERM → KILL) + slack for a loaded machine
@@ -106,6 +111,7 @@ Deno.test({
         child.kill("SIGKILL");
       } catch { /* gone */ }
       await out;
+      await removeAll(controlDirs);
       killMarked(mark);
       await assertNoneLeft(mark);
     }

@@ -5,19 +5,28 @@
  * probe tells what is there already; only the rest is uploaded, to a
  * temporary name, checked with `sha256sum` on the host, then moved in place.
  *
+ * The agent is prebuilt (`slave/_agent_bundle.ts`, `deno task bundle-agent`)
+ * and travels with this module graph, so it works however the package was
+ * imported (a file, a registry, any URL). Worker bundles are kept in memory:
+ * this module leaves no file behind.
+ *
  * @module
  */
 
+import { AGENT_SOURCE } from "../../slave/_agent_bundle.ts";
 import { remoteScript } from "./_ssh_args.ts";
+import { StartError } from "./types.ts";
 
-/** A local file to have on the remote host. */
+/** A file to have on the remote host: a local file, or content in memory. */
 export interface Artifact {
   /** File name in its cache directory (`deno`, `agent.js`…). */
   name: string;
   /** Hex SHA-256 of its content: its cache directory. */
   hash: string;
-  /** Local path. */
-  path: string;
+  /** Local path of its content, unless `data` holds it. */
+  path?: string;
+  /** Its content, when it is in memory (the agent, worker bundles). */
+  data?: Uint8Array;
   /** Size in bytes. */
   size: number;
   /** Whether it must be executable. */
@@ -34,54 +43,43 @@ export interface SshResult {
 /** Runs one remote command string over ssh, with `stdinFile` (a local path) as its stdin. */
 export type SshRun = (command: string, stdinFile?: string) => Promise<SshResult>;
 
-async function sha256File(path: string): Promise<string> {
-  const data = await Deno.readFile(path);
-  const digest = await crypto.subtle.digest("SHA-256", data);
+async function sha256(data: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function artifact(path: string, name: string, executable: boolean): Promise<Artifact> {
-  const [hash, stat] = await Promise.all([sha256File(path), Deno.stat(path)]);
-  return { name, hash, path, size: stat.size, executable };
+/** An artifact of bytes in memory. */
+export async function memoryArtifact(data: Uint8Array, name: string): Promise<Artifact> {
+  return { name, hash: await sha256(data), data, size: data.length, executable: false };
 }
 
-let runtime: Promise<Artifact> | undefined;
+let runtime: Promise<Artifact & { path: string }> | undefined;
 
 /** The master's own Deno executable; hashed once per process. */
-export function runtimeArtifact(): Promise<Artifact> {
-  runtime ??= artifact(Deno.execPath(), "deno", true);
+export function runtimeArtifact(): Promise<Artifact & { path: string }> {
+  runtime ??= (async () => {
+    const path = Deno.execPath();
+    const [data, stat] = await Promise.all([Deno.readFile(path), Deno.stat(path)]);
+    return { name: "deno", hash: await sha256(data), path, size: stat.size, executable: true };
+  })();
   runtime.catch(() => runtime = undefined);
   return runtime;
-}
-
-let tempDir: string | undefined;
-
-function bundleDir(): string {
-  if (tempDir === undefined) {
-    tempDir = Deno.makeTempDirSync({ prefix: "distarch-bundles-" });
-    const dir = tempDir;
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch { /* already gone */ }
-    });
-  }
-  return tempDir;
 }
 
 const bundles = new Map<string, Promise<Artifact>>();
 
 /**
- * Bundles a Deno script and everything it imports into one JavaScript file
- * with `deno bundle`; once per script per process.
+ * Bundles a local Deno script and everything it imports into one JavaScript
+ * file with `deno bundle`, in memory; once per script per process. Remote
+ * imports are allowed: the bundle only fetches code, the worker runs it with
+ * its own permissions.
  */
 export function bundleArtifact(script: string, name: string): Promise<Artifact> {
   let p = bundles.get(script);
   if (p === undefined) {
     p = (async () => {
-      const out = `${bundleDir()}/${bundles.size}-${name}`;
       const r = await new Deno.Command(Deno.execPath(), {
-        args: ["bundle", "--quiet", "--platform", "deno", "-o", out, script],
+        args: ["bundle", "--quiet", "--allow-import", "--platform", "deno", script],
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -90,7 +88,7 @@ export function bundleArtifact(script: string, name: string): Promise<Artifact> 
         const why = new TextDecoder().decode(r.stderr).trim();
         throw new Error(`Cannot bundle ${script} with deno bundle (code ${r.code}): ${why}`);
       }
-      return await artifact(out, name, false);
+      return await memoryArtifact(r.stdout, name);
     })();
     bundles.set(script, p);
     p.catch(() => bundles.delete(script));
@@ -98,9 +96,12 @@ export function bundleArtifact(script: string, name: string): Promise<Artifact> 
   return p;
 }
 
-/** The agent, bundled. */
+let agent: Promise<Artifact> | undefined;
+
+/** The agent: the prebuilt bundle of `slave/agent.ts`. */
 export function agentArtifact(): Promise<Artifact> {
-  return bundleArtifact(new URL("../../slave/agent.ts", import.meta.url).pathname, "agent.js");
+  agent ??= memoryArtifact(new TextEncoder().encode(AGENT_SOURCE), "agent.js");
+  return agent;
 }
 
 /** An artifact's place in the host cache, relative to `~/.cache/distarch`: `<sha256>/<name>`. */
@@ -178,12 +179,16 @@ const PROBE = [
   "true",
 ].join("\n");
 
+/** Exit code of `UPLOAD` when the cache cannot be written: retrying cannot help. */
+const NOT_WRITABLE = 4;
+
 const UPLOAD = [
   "set -e",
   'd="$HOME/.cache/distarch/$1"',
-  'mkdir -p "$d"',
+  `mkdir -p "$d" || exit ${NOT_WRITABLE}`,
   't="$d/.$2.$$.tmp"',
   `trap 'rm -f "$t"' EXIT`,
+  `: > "$t" || exit ${NOT_WRITABLE}`,
   'cat > "$t"',
   's=$(sha256sum "$t")',
   's="${s%% *}"',
@@ -220,16 +225,39 @@ export async function ensureArtifacts(
     throw new Error("The remote host has no sha256sum (coreutils) to check uploads");
   }
   await Promise.all(missing.map(async (a) => {
-    const r = await run(remoteScript(UPLOAD, [a.hash, a.name, a.executable ? "x" : "-"]), a.path);
-    if (r.code !== 0) {
-      if (r.code === 255) throw new ProbeError(r);
-      throw new Error(
-        `Cannot upload ${a.name} (${a.size} bytes): code ${r.code}: ${r.stderr.trim()}`,
+    const r = await withLocalFile(
+      a,
+      (path) => run(remoteScript(UPLOAD, [a.hash, a.name, a.executable ? "x" : "-"]), path),
+    );
+    if (r.code === 0) return;
+    if (r.code === 255) throw new ProbeError(r);
+    const why = r.stderr.trim().split("\n").pop() ?? "";
+    if (r.code === NOT_WRITABLE) {
+      throw new StartError(
+        `The host cache ${home}/.cache/distarch is not writable, so ${a.name} cannot be ` +
+          `uploaded; make it writable, or remove it and let distarch create it: ${why}`,
+        { fatal: true },
       );
     }
+    throw new Error(`Cannot upload ${a.name} (${a.size} bytes): code ${r.code}: ${why}`);
   }));
   const paths = new Map(artifacts.map((a) => [a.hash, `${home}/.cache/distarch/${entry(a)}`]));
   return { home, paths, uploaded: missing, binFound: lines.includes("bin") };
+}
+
+/**
+ * Runs `fn` with a local file holding the artifact's content: its own path,
+ * or a temporary file (removed after) for one in memory.
+ */
+async function withLocalFile<T>(a: Artifact, fn: (path: string) => Promise<T>): Promise<T> {
+  if (a.path !== undefined) return await fn(a.path);
+  const path = await Deno.makeTempFile({ prefix: "distarch-upload-" });
+  try {
+    await Deno.writeFile(path, a.data ?? new Uint8Array());
+    return await fn(path);
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
 }
 
 /** The probe (or an upload) failed at the ssh level: the result tells why. */
