@@ -325,4 +325,38 @@ Deno.test("the schema and the validator accept and reject the same sample config
   }
 });
 
+/** Every object schema with `propertyNames` (a map such as `env`) in `s`, by JSON pointer. */
+function mapLevels(s: unknown, pointer = "#"): Map<string, Schema> {
+  const out = new Map<string, Schema>();
+  if (typeof s !== "object" || s === null) return out;
+  if ("propertyNames" in s) out.set(pointer, s as Schema);
+  for (const [k, x] of Object.entries(s)) {
+    for (const [p, y] of mapLevels(x, `${pointer}/${k}`)) out.set(p, y);
+  }
+  return out;
+}
+
+Deno.test("the schema's maps (env, sshOptions) take the key names the validator takes", () => {
+  const schema = configSchema();
+  const levels = mapLevels(schema);
+  const probes: Record<string, (map: Obj) => Obj> = {
+    "#/$defs/group/properties/env": (env) => file({ env }),
+    "#/$defs/localProcess/properties/env": (env) => local({ env }),
+    "#/$defs/remoteProcess/properties/env": (env) => remote({ env }),
+    "#/$defs/remoteProcess/properties/sshOptions": (sshOptions) => remote({ sshOptions }),
+  };
+  eq([...levels.keys()].sort(), Object.keys(probes).sort(), "a new map needs a probe");
+  const names = ["A", "_a1", "Port2", "1A", "A-B", "a.b", "A B", "é", "", "__proto__x"];
+  for (const [pointer, make] of Object.entries(probes)) {
+    for (const name of names) {
+      const config = make({ [name]: "v" });
+      eq(
+        schemaErrors(schema, config, schema).length === 0,
+        validatorAccepts(config),
+        pointer + name,
+      );
+    }
+  }
+});
+
 export { INVALID, VALID, VALIDATOR_ONLY }; // for a one-off check against another validator
