@@ -79,6 +79,11 @@ export function _groups(
 export function _groupsField(options: ValidateGroupsOptions): Field {
   return {
     check: (v, path, issues) => _groups(v, path, issues, options),
-    schema: { type: "array", minItems: 1, items: _ref("group") },
+    schema: {
+      type: "array",
+      minItems: 1,
+      items: _ref("group"),
+      description: "The groups; each runs one command as many instances.",
+    },
   };
 }

@@ -34,7 +34,7 @@ export function configSchema(): Record<string, unknown> {
   const $defs = Object.fromEntries(
     Object.entries(_DEFS).map(([name, t]) => [
       name,
-      { ..._objectSchema(t.fields, t.required), description: t.description },
+      { description: t.description, ..._objectSchema(t.fields, t.required) },
     ]),
   );
   return {
