@@ -1,159 +1,39 @@
 /**
- * The building blocks of config validation: the error type, an issue
- * collector, and small checks that each validate one value at a path.
+ * The building blocks of the config rules. Each builder returns a
+ * {@linkcode Field}: the check the validator runs and the JSON Schema that
+ * says the same, made from the same arguments, so the two cannot drift.
  *
  * @module
  */
 
-/** Where a value sits in the input, e.g. `["groups", 1, "processes", 0, "hosts"]`. */
-export type ConfigPath = (string | number)[];
+import { _Issues, _pathText, _unknownKey, type ConfigPath } from "./_issues.ts";
 
-/** One problem found in a configuration. */
-export interface ConfigIssue {
-  /** Path of the offending field. */
-  path: ConfigPath;
-  /** The path as text, e.g. `groups[1].processes[0].hosts`. */
-  pathText: string;
-  /** What is wrong, with the value shown when it helps, e.g. `must not be empty (got [])`. */
-  message: string;
-  /** The offending value (`undefined` for a missing key). */
-  value: unknown;
-  /** The underlying error, if any (e.g. a failed `Deno.statSync`). */
-  cause?: unknown;
-}
+export { _Issues, _pathText, _show, ConfigError } from "./_issues.ts";
+export type { ConfigIssue, ConfigPath } from "./_issues.ts";
 
-/**
- * Thrown when a configuration is invalid. Lists every issue found, one per line;
- * `path`, `pathText` and `value` describe the first one.
- *
- * @example
- * ```ts
- * import { ConfigError, validateGroups } from "./config.ts";
- * try {
- *   validateGroups([]);
- * } catch (e) {
- *   if (!(e instanceof ConfigError)) throw e;
- *   console.log(e.pathText, e.issues.length); // "groups" 1
- * }
- * ```
- */
-export class ConfigError extends Error {
-  /** Always `"ConfigError"`. */
-  override name = "ConfigError";
-  /** Path of the first issue. */
-  readonly path: ConfigPath;
-  /** Path of the first issue, as text. */
-  readonly pathText: string;
-  /** Offending value of the first issue. */
-  readonly value: unknown;
-  /** All issues, in input order. */
-  readonly issues: ConfigIssue[];
-
-  /** Builds the error from a non-empty list of issues. */
-  constructor(issues: ConfigIssue[], options?: ErrorOptions) {
-    const cause = issues.find((i) => i.cause !== undefined)?.cause;
-    super(
-      issues.map((i) => i.pathText ? `${i.pathText}: ${i.message}` : i.message).join("\n"),
-      options ?? (cause === undefined ? undefined : { cause }),
-    );
-    const first = issues[0];
-    this.path = first?.path ?? [];
-    this.pathText = first?.pathText ?? "";
-    this.value = first?.value;
-    this.issues = issues;
-  }
-}
-
-// ---------------------------------------------------------------- helpers
-
-/** Renders a path as `groups[1].processes[0].hosts`. */
-export function _pathText(path: ConfigPath): string {
-  let out = "";
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(p)) out += out ? `.${p}` : p;
-    else out += `[${JSON.stringify(p)}]`;
-  }
-  return out;
-}
-
-/** A value as short JSON-ish text (≤ 80 chars) for messages. */
-export function _show(v: unknown): string {
-  let s: string;
-  if (typeof v === "function") s = "a function";
-  else if (typeof v === "bigint") s = `${v}n`;
-  else if (v === undefined || typeof v === "symbol" || typeof v === "number") s = String(v);
-  else {
-    try {
-      s = JSON.stringify(v) ?? String(v);
-    } catch {
-      s = Object.prototype.toString.call(v);
-    }
-  }
-  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
-}
-
-/** Collects issues; checks return `undefined` on failure. */
-export class _Issues {
-  list: ConfigIssue[] = [];
-  add(path: ConfigPath, message: string, value: unknown, cause?: unknown): undefined {
-    const issue: ConfigIssue = { path, pathText: _pathText(path), message, value };
-    if (cause !== undefined) issue.cause = cause;
-    this.list.push(issue);
-    return undefined;
-  }
-  /** Adds `what (got <value>)`. */
-  fail(path: ConfigPath, what: string, value: unknown): undefined {
-    return this.add(path, `${what} (got ${_show(value)})`, value);
-  }
-  throwIfAny(): void {
-    if (this.list.length > 0) throw new ConfigError(this.list);
-  }
-}
-
+/** A JSON Schema fragment. */
+export type Schema = Record<string, unknown>;
+/** Checks one value; returns its validated copy, or `undefined` after adding an issue. */
 export type Check = (v: unknown, path: ConfigPath, issues: _Issues) => unknown;
-export type Fields = Record<string, Check>;
+/** One rule of a config field: what the validator runs, and how the schema shows it. */
+export interface Field {
+  /** The validator's check. */
+  check: Check;
+  /** The same rule as JSON Schema. */
+  schema: Schema;
+}
+/** The fields of an object, by key. */
+export type Fields = Record<string, Field>;
+
+/** `field` with a `description` in its schema. */
+export function _doc(field: Field, description: string): Field {
+  return { check: field.check, schema: { ...field.schema, description } };
+}
 
 export function _isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== "object" || v === null) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
-}
-
-export function _distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
-}
-
-/** The known key `key` was probably meant to be, if one is close enough. */
-export function _closest(key: string, known: string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
-  const exact = known.find((k) => norm(k) === norm(key));
-  if (exact) return exact;
-  const limit = key.length <= 4 ? 1 : 2;
-  let best: string | undefined;
-  let bestD = limit + 1;
-  for (const k of known) {
-    const d = _distance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return best;
-}
-
-export function _unknownKey(key: string, known: string[], hints: Record<string, string>): string {
-  if (Object.hasOwn(hints, key)) return `unknown key (${hints[key]})`;
-  const guess = _closest(key, known);
-  return guess
-    ? `unknown key (did you mean "${guess}"?)`
-    : `unknown key (expected one of: ${known.join(", ")})`;
 }
 
 /**
@@ -171,10 +51,10 @@ export function _object(
   if (!_isPlainObject(v)) return issues.fail(path, "must be an object", v);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(v)) {
-    const check = Object.hasOwn(fields, key) ? fields[key] : undefined;
-    if (!check) issues.add([...path, key], _unknownKey(key, Object.keys(fields), hints), value);
+    const field = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    if (!field) issues.add([...path, key], _unknownKey(key, Object.keys(fields), hints), value);
     else if (value !== undefined) {
-      const r = check(value, [...path, key], issues);
+      const r = field.check(value, [...path, key], issues);
       if (r !== undefined) out[key] = r;
     }
   }
@@ -184,65 +64,119 @@ export function _object(
   return out;
 }
 
-// ---------------------------------------------------------------- checks
+/** The schema {@linkcode _object} enforces for `fields` and `required`. */
+export function _objectSchema(fields: Fields, required: readonly string[]): Schema {
+  const properties = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.schema]));
+  return { type: "object", properties, required: [...required], additionalProperties: false };
+}
 
+// ---------------------------------------------------------------- fields
+
+/**
+ * A string, non-empty unless `empty`, that matches `pattern` (a JSON Schema
+ * pattern, compiled with the `u` flag) when one is given.
+ */
 export function _str(
   what = "must be a non-empty string",
-  bad?: RegExp,
-  badWhat = "",
+  pattern?: string,
+  patternWhat = "",
   empty = false,
-): Check {
-  return (v, path, issues) => {
-    if (typeof v !== "string" || (v === "" && !empty)) return issues.fail(path, what, v);
-    return bad?.test(v) ? issues.fail(path, badWhat, v) : v;
+): Field {
+  const re = pattern === undefined ? undefined : new RegExp(pattern, "u");
+  return {
+    check: (v, path, issues) => {
+      if (typeof v !== "string" || (v === "" && !empty)) return issues.fail(path, what, v);
+      return re && !re.test(v) ? issues.fail(path, patternWhat, v) : v;
+    },
+    schema: {
+      type: "string",
+      ...(empty ? {} : { minLength: 1 }),
+      ...(pattern === undefined ? {} : { pattern }),
+    },
   };
 }
 
-export function _int(min: number, max = Infinity): Check {
+export function _int(min: number, max = Infinity): Field {
   const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
-  return (v, path, issues) =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-      ? v
-      : issues.fail(path, `must be an integer ${range}`, v);
+  return {
+    check: (v, path, issues) =>
+      Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+        ? v
+        : issues.fail(path, `must be an integer ${range}`, v),
+    schema: { type: "integer", minimum: min, ...(max === Infinity ? {} : { maximum: max }) },
+  };
 }
 
-export function _num(min: number, exclusive = false): Check {
-  return (v, path, issues) =>
-    typeof v === "number" && Number.isFinite(v) && (exclusive ? v > min : v >= min)
-      ? v
-      : issues.fail(path, `must be a number ${exclusive ? ">" : "≥"} ${min}`, v);
+/** A finite number ≥ `min` (> `min` when `exclusive`); `what` replaces the message. */
+export function _num(min: number, exclusive = false, what?: string): Field {
+  const message = what ?? `must be a number ${exclusive ? ">" : "≥"} ${min}`;
+  return {
+    check: (v, path, issues) =>
+      typeof v === "number" && Number.isFinite(v) && (exclusive ? v > min : v >= min)
+        ? v
+        : issues.fail(path, message, v),
+    schema: { type: "number", ...(exclusive ? { exclusiveMinimum: min } : { minimum: min }) },
+  };
 }
 
-export function _oneOf(values: readonly string[]): Check {
+export function _oneOf(values: readonly string[]): Field {
   const text = values.map((x) => JSON.stringify(x)).join(", ");
-  return (v, path, issues) =>
-    values.includes(v as string) ? v : issues.fail(path, `must be one of ${text}`, v);
-}
-
-export function _list(item: Check, nonEmpty: boolean): Check {
-  return (v, path, issues) => {
-    if (!Array.isArray(v)) return issues.fail(path, "must be an array", v);
-    if (nonEmpty && v.length === 0) return issues.fail(path, "must not be empty", v);
-    return v.map((x, i) => item(x, [...path, i], issues));
+  return {
+    check: (v, path, issues) =>
+      values.includes(v as string) ? v : issues.fail(path, `must be one of ${text}`, v),
+    schema: { enum: [...values] },
   };
 }
 
-/** An object of string → string whose keys match `keyRe`. */
-export function _map(keyRe: RegExp, keyWhat: string, valueBad: RegExp, valueWhat: string): Check {
-  const value = _str("must be a string", valueBad, valueWhat, true);
-  return (v, path, issues) => {
-    if (!_isPlainObject(v)) return issues.fail(path, "must be an object", v);
-    const out: [string, unknown][] = [];
-    for (const [k, x] of Object.entries(v)) {
-      if (!keyRe.test(k)) issues.fail([...path, k], keyWhat, k);
-      else out.push([k, value(x, [...path, k], issues)]);
-    }
-    return Object.fromEntries(out);
+/** Exactly `value`; the caller has checked it already (a discriminant). */
+export function _const(value: string): Field {
+  return { check: (v) => v, schema: { const: value } };
+}
+
+export const _bool: Field = {
+  check: (v, path, issues) =>
+    typeof v === "boolean" ? v : issues.fail(path, "must be true or false", v),
+  schema: { type: "boolean" },
+};
+
+/** An array of `item`s, not empty when `nonEmpty`. */
+export function _list(item: Field, nonEmpty: boolean): Field {
+  return {
+    check: (v, path, issues) => {
+      if (!Array.isArray(v)) return issues.fail(path, "must be an array", v);
+      if (nonEmpty && v.length === 0) return issues.fail(path, "must not be empty", v);
+      return v.map((x, i) => item.check(x, [...path, i], issues));
+    },
+    schema: { type: "array", ...(nonEmpty ? { minItems: 1 } : {}), items: item.schema },
   };
 }
 
-export const _bool: Check = (v, path, issues) =>
-  typeof v === "boolean" ? v : issues.fail(path, "must be true or false", v);
+/** An object of string → string whose keys match `keyPattern` and values `valuePattern`. */
+export function _map(
+  keyPattern: string,
+  keyWhat: string,
+  valuePattern: string,
+  valueWhat: string,
+): Field {
+  const keyRe = new RegExp(keyPattern, "u");
+  const value = _str("must be a string", valuePattern, valueWhat, true);
+  return {
+    check: (v, path, issues) => {
+      if (!_isPlainObject(v)) return issues.fail(path, "must be an object", v);
+      const out: [string, unknown][] = [];
+      for (const [k, x] of Object.entries(v)) {
+        if (!keyRe.test(k)) issues.fail([...path, k], keyWhat, k);
+        else out.push([k, value.check(x, [...path, k], issues)]);
+      }
+      return Object.fromEntries(out);
+    },
+    schema: {
+      type: "object",
+      propertyNames: { pattern: keyPattern },
+      additionalProperties: value.schema,
+    },
+  };
+}
 
 /** Deep-copies a JSON-serialisable value; names the deep path of anything that is not. */
 export function _json(

@@ -1,157 +1,18 @@
 /**
  * A JSON Schema (draft 2020-12) of a configuration file, for editor
- * autocompletion. {@linkcode validateConfig} (config.ts) is the authority;
- * this schema mirrors its rules.
+ * autocompletion, generated from the field tables the validator runs
+ * ({@linkcode validateConfig}, config.ts). Rules across fields (unique group
+ * names, backoffMax ≥ backoffInitial, the params size, command files) are
+ * the validator's alone.
  *
  * @module
  */
 
-import { MAX_INSTANCES } from "./config.ts";
-
-/** A JSON Schema object (draft 2020-12). */
-export type Schema = Record<string, unknown>;
-
-/** Control characters (C0, DEL, C1) and the Unicode line separators, as a class body. */
-const _CONTROL = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029";
-
-const _ITEM = "[^\\s,;&|$`'\"<>()]+";
-const _PERMISSION =
-  `^(-A|--allow-all|--(allow|deny)-(read|write|net|env|sys|run|ffi|import)(=${_ITEM}(,${_ITEM})*)?)$`;
-
-const _text = (description: string): Schema => ({ type: "string", minLength: 1, description });
-const _int = (description: string, minimum: number, maximum?: number): Schema => ({
-  type: "integer",
-  minimum,
-  ...(maximum === undefined ? {} : { maximum }),
-  description,
-});
-const _num = (description: string, minimum = 0): Schema => ({
-  type: "number",
-  minimum,
-  description,
-});
-const _strings = (description: string, keyPattern: string, valuePattern: string): Schema => ({
-  type: "object",
-  propertyNames: { pattern: keyPattern },
-  additionalProperties: { type: "string", pattern: valuePattern },
-  description,
-});
-
-function _settings(): Schema {
-  return {
-    binPath: _text("Runtime or binary that runs `command` (default: Deno for .ts/.js)."),
-    path: _text("Working directory; a relative `command` is resolved against it."),
-    priority: _int("Nice value the instances run at.", -20, 19),
-    timeout: _num("Seconds of silence after which an instance counts as hung; 0 disables."),
-    env: _strings("Extra environment variables.", "^[A-Za-z_][A-Za-z0-9_]*$", "^[^\\u0000]*$"),
-    permissions: {
-      type: "array",
-      items: { type: "string", pattern: _PERMISSION },
-      description: 'Deno permission flags, e.g. ["--allow-read=/data", "--allow-net"].',
-    },
-  };
-}
-
-function _process(type: "local" | "remote", extra: Schema): Schema {
-  return {
-    type: "object",
-    description: type === "local"
-      ? "Instances on the machine of the master."
-      : "Instances on remote hosts, reached with OpenSSH.",
-    properties: {
-      type: { const: type, description: "Kind of process config." },
-      instances: _int(
-        type === "local" ? "How many instances." : "Instances per host.",
-        1,
-        MAX_INSTANCES,
-      ),
-      ...extra,
-      ..._settings(),
-    },
-    required: type === "local" ? ["type", "instances"] : ["type", "hosts", "instances"],
-    additionalProperties: false,
-  };
-}
-
-function _remoteOnly(): Schema {
-  return {
-    hosts: {
-      type: "array",
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: "string", pattern: `^[^-\\s${_CONTROL}][^\\s${_CONTROL}]*$` },
-      description: "Hosts (names, ~/.ssh/config aliases or addresses).",
-    },
-    username: { type: "string", pattern: "^[^-\\s@][^\\s@]*$", description: "Login user." },
-    privateKey: _text("Identity file."),
-    port: _int("SSH port.", 1, 65535),
-    sshOptions: _strings(
-      'Extra OpenSSH -o options, e.g. { "StrictHostKeyChecking": "accept-new" }.',
-      "^[A-Za-z0-9]+$",
-      "^[^\\r\\n\\u0000]*$",
-    ),
-  };
-}
-
-function _group(): Schema {
-  return {
-    type: "object",
-    description: "A group: one command run as many instances.",
-    properties: {
-      name: {
-        type: "string",
-        pattern: `^[^${_CONTROL}]+$`,
-        description: "Unique name of the group, without control characters.",
-      },
-      command: _text(
-        "A .ts/.js script run with Deno, or any executable. A relative one is found in `path`, " +
-          "else next to the config file; a bare name not found there comes from the PATH.",
-      ),
-      params: { type: "object", description: "JSON params every instance receives." },
-      processes: {
-        type: "array",
-        minItems: 1,
-        items: { oneOf: [{ $ref: "#/$defs/localProcess" }, { $ref: "#/$defs/remoteProcess" }] },
-        description: "Where and how many instances run.",
-      },
-      ..._settings(),
-    },
-    required: ["name", "command", "processes"],
-    additionalProperties: false,
-  };
-}
-
-function _launchOptions(): Schema {
-  return {
-    timeout: _num("Default seconds of silence before an instance counts as hung; 0 disables."),
-    maxProcessTimeouts: _int("Consecutive hangs after which an instance is stopped.", 0),
-    maxRunningTime: _num("Seconds after which everything is stopped; 0 = no limit."),
-    restart: {
-      enum: ["on-failure", "always", "never"],
-      description: "When an instance that ended is started again.",
-    },
-    maxRestarts: _int("Consecutive failed runs after which an instance is given up.", 0),
-    gracePeriod: _num("Seconds between SIGTERM and SIGKILL when stopping."),
-    backoffInitial: {
-      type: "number",
-      exclusiveMinimum: 0,
-      description: "First restart delay in seconds (> 0); doubles each failure.",
-    },
-    backoffMax: _num("Longest restart delay in seconds."),
-    backoffReset: _num("Seconds an instance must stay up for its failure count to reset."),
-    checkInterval: {
-      type: "number",
-      exclusiveMinimum: 0,
-      description: "Seconds between two check ticks.",
-    },
-    sshLease: {
-      type: "number",
-      exclusiveMinimum: 0,
-      description: "Seconds without a sign of life after which an SSH link counts as lost.",
-    },
-    service: { type: "boolean", description: "Start with every group suspended." },
-  };
-}
+import { _objectSchema, type Schema } from "./_checks.ts";
+import { _DEFS } from "./_config_fields.ts";
+import { _groupsField } from "./_group_rules.ts";
+import { _fileFields } from "./_launch_rules.ts";
+import { DEFAULTS } from "./defaults.ts";
 
 /**
  * The JSON Schema of a configuration file `{ groups: [...], ...LaunchOptions }`.
@@ -164,22 +25,22 @@ function _launchOptions(): Schema {
  * console.log(text.includes('"additionalProperties": false')); // true
  * ```
  */
-export function configSchema(): Schema {
+export function configSchema(): Record<string, unknown> {
+  const root = _objectSchema(_fileFields(_groupsField({})), ["groups"]);
+  const properties = root.properties as Record<string, Schema>;
+  for (const [key, value] of Object.entries(DEFAULTS)) {
+    properties[key] = { ...properties[key], default: value };
+  }
+  const $defs = Object.fromEntries(
+    Object.entries(_DEFS).map(([name, t]) => [
+      name,
+      { description: t.description, ..._objectSchema(t.fields, t.required) },
+    ]),
+  );
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     title: "distarch configuration",
-    type: "object",
-    properties: {
-      $schema: { type: "string", description: "Editor hint; ignored." },
-      groups: { type: "array", minItems: 1, items: { $ref: "#/$defs/group" } },
-      ..._launchOptions(),
-    },
-    required: ["groups"],
-    additionalProperties: false,
-    $defs: {
-      group: _group(),
-      localProcess: _process("local", {}),
-      remoteProcess: _process("remote", _remoteOnly()),
-    },
+    ...root,
+    $defs,
   };
 }

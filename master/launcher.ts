@@ -5,7 +5,7 @@
  * @module
  */
 
-import { validateGroups, validateLaunchOptions } from "./config.ts";
+import { DEFAULTS, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
 import { type InstanceSpec, plan, respec } from "./plan.ts";
@@ -83,20 +83,7 @@ export class Launcher {
     this.#events = events;
     this.#handleSignals = handleSignals;
     this.#cwd = cwd;
-    this.#options = {
-      timeout: o.timeout ?? 30,
-      maxProcessTimeouts: o.maxProcessTimeouts ?? 3,
-      maxRunningTime: o.maxRunningTime ?? 0,
-      restart: o.restart ?? "on-failure",
-      maxRestarts: o.maxRestarts ?? 5,
-      gracePeriod: o.gracePeriod ?? 10,
-      backoffInitial: o.backoffInitial ?? 1,
-      backoffMax: o.backoffMax ?? 60,
-      backoffReset: o.backoffReset ?? 30,
-      checkInterval: o.checkInterval ?? 1,
-      sshLease: o.sshLease ?? 10,
-      service: o.service ?? false,
-    };
+    this.#options = { ...DEFAULTS, ...o }; // o holds only the options given (no undefined)
   }
 
   /**

@@ -33,7 +33,8 @@ export { ConfigError, validateConfig, validateGroups, validateLaunchOptions } fr
 export type { Config, ConfigIssue, ValidateGroupsOptions } from "./config.ts";
 export type { ConfigPath } from "./_checks.ts";
 export { configSchema } from "./config_schema.ts";
-export type { Schema } from "./config_schema.ts";
+export { DEFAULTS } from "./defaults.ts";
+export type { Schema } from "./_checks.ts";
 export { defaultLogger, formatJson, formatText, writerLogger } from "./log.ts";
 export type { FlushingLogger, SyncWriter, WriterLoggerOptions } from "./log.ts";
 export type {
