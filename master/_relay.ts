@@ -107,12 +107,22 @@ export class OutputRelay {
     this.#err.flush();
   }
 
-  /** The last lines printed (both streams, pings left out), for a crash message. */
+  /**
+   * The last lines printed (both streams), for a crash message: protocol
+   * messages decoded (`critical: Error: boom…`), pings and `ended` left out.
+   */
   tailLines(): string[] {
     const lines = decoder.decode(this.#tail).split("\n");
     if (lines[lines.length - 1] === "") lines.pop();
     if (this.#tail.length >= TAIL_BYTES) lines.shift(); // the first one is likely partial
-    return lines.slice(-TAIL_LINES).filter((l) => !l.startsWith(PREFIX + "ping"));
+    const out: string[] = [];
+    for (let line of lines) {
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      const msg = line.startsWith(PREFIX) ? decodeMessage(line.slice(PREFIX.length)) : undefined;
+      if (msg === undefined) out.push(line);
+      else if (msg.t === "log") out.push(`${msg.level}: ${msg.msg}`);
+    }
+    return out.slice(-TAIL_LINES);
   }
 
   #keepTail(chunk: Uint8Array): void {

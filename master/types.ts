@@ -88,7 +88,12 @@ export interface LaunchOptions {
   maxRunningTime?: number;
   /** Restart policy. @default {"on-failure"} */
   restart?: RestartPolicy;
-  /** Consecutive failed runs after which an instance is given up. @default {5} */
+  /**
+   * Restarts after failed runs (a crash, a hang, a failed start) before an
+   * instance is given up: with 5, it is restarted after each of its first 5
+   * failed runs in a row and given up after the 6th. A run that lasted
+   * `backoffReset` seconds starts the count again. @default {5}
+   */
   maxRestarts?: number;
   /** Seconds between SIGTERM and SIGKILL when stopping. @default {10} */
   gracePeriod?: number;
