@@ -8,9 +8,40 @@
 
 import type { Logger, LogRecord } from "./types.ts";
 
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+// deno-lint-ignore no-control-regex
+const UNSAFE_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+function escapeChar(c: string): string {
+  const n = c.charCodeAt(0);
+  if (n === 10) return "\\n";
+  if (n === 13) return "\\r";
+  return (n < 0x80 ? "\\x" : "\\u00") + n.toString(16).padStart(2, "0");
+}
+
 /**
- * Formats a record as one text line, without the newline:
- * `info - [First Group] [localhost] [script1.ts/1/1] My ID : 1`.
+ * Makes text safe to print on a terminal: C0 controls (except tab), ESC,
+ * DEL and C1 controls become visible escapes (`\x1b`, `\x7f`, `\u009b`; a
+ * newline `\n`, a carriage return `\r`), so a worker cannot change the
+ * window title, write the clipboard, clear the screen or overwrite a tag.
+ * Returns `s` itself when there is nothing to escape.
+ *
+ * @example
+ * ```ts
+ * import { escapeText } from "./log.ts";
+ * escapeText("a\x1b]0;owned\x07b\r"); // "a\\x1b]0;owned\\x07b\\r"
+ * ```
+ */
+export function escapeText(s: string): string {
+  return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, escapeChar) : s;
+}
+
+/**
+ * Formats a record as text, without the final newline:
+ * `info - [First Group] [localhost] [script1.ts/1/1] My ID : 1`. Every line
+ * starts with the level and tags: a message with newlines becomes several
+ * lines, each tagged; control characters are escaped ({@linkcode escapeText}).
  *
  * @example
  * ```ts
@@ -20,13 +51,17 @@ import type { Logger, LogRecord } from "./types.ts";
  * ```
  */
 export function formatText(record: LogRecord): string {
-  let line = record.level + " - ";
-  if (record.group !== undefined) line += "[" + record.group + "] ";
-  if (record.host !== undefined) line += "[" + record.host + "] ";
-  if (record.instance !== undefined) line += "[" + record.instance + "] ";
-  line += record.message;
-  if (record.context !== undefined) line += " " + safeJson(record.context);
-  return line;
+  let head = record.level + " - ";
+  if (record.group !== undefined) head += "[" + escapeText(record.group) + "] ";
+  if (record.host !== undefined) head += "[" + escapeText(record.host) + "] ";
+  if (record.instance !== undefined) head += "[" + escapeText(record.instance) + "] ";
+  const context = record.context === undefined ? "" : " " + escapeText(safeJson(record.context));
+  const message = record.message;
+  if (!message.includes("\n")) return head + escapeText(message) + context;
+  const lines = message.split("\n");
+  if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+  return lines.map((l) => head + escapeText(l.endsWith("\r") ? l.slice(0, -1) : l)).join("\n") +
+    context;
 }
 
 /** Formats a record as one JSON object line, without the newline. */
@@ -72,7 +107,10 @@ export interface FlushingLogger extends Logger {
 export interface RawLogger extends FlushingLogger {
   /** The bytes that start the line of a record with these tags (its message follows). */
   prefix(record: Omit<LogRecord, "message" | "time">): Uint8Array;
-  /** Writes `prefix`, `bytes[start..end)` and a newline, in order with {@linkcode Logger.log}. */
+  /**
+   * Writes `prefix`, `bytes[start..end)` (control bytes escaped as by
+   * {@linkcode escapeText}) and a newline, in order with {@linkcode Logger.log}.
+   */
   raw(prefix: Uint8Array, bytes: Uint8Array, start: number, end: number): void;
 }
 
@@ -153,16 +191,57 @@ export function writerLogger(
       room(prefix.length + n + 1);
       buf.set(prefix, pos);
       pos += prefix.length;
+      let i = start;
       if (n < 64) {
-        for (let i = start; i < end; i++) buf[pos++] = bytes[i]!;
+        for (; i < end; i++) {
+          const b = bytes[i]!;
+          if (b < 32 || b === 127 || b === 0xc2) break;
+          buf[pos++] = b;
+        }
       } else {
-        buf.set(bytes.subarray(start, end), pos);
-        pos += n;
+        for (; i < end; i++) {
+          const b = bytes[i]!;
+          if (b < 32 || b === 127 || b === 0xc2) break;
+        }
+        buf.set(bytes.subarray(start, i), pos);
+        pos += i - start;
+      }
+      if (i < end) {
+        room((end - i) * 6 + 1);
+        pos = escapeBytes(bytes, i, end, buf, pos);
       }
       buf[pos++] = 10;
     },
   };
   return raw;
+}
+
+const HEX = "0123456789abcdef";
+
+/** Copies `src[i..end)` to `dst` at `pos`, escaping as {@linkcode escapeText}; returns the end. */
+function escapeBytes(src: Uint8Array, i: number, end: number, dst: Uint8Array, pos: number) {
+  for (; i < end; i++) {
+    const b = src[i]!;
+    let code = -1;
+    if ((b < 32 && b !== 9) || b === 127) code = b;
+    else if (b === 0xc2 && i + 1 < end && src[i + 1]! >= 0x80 && src[i + 1]! <= 0x9f) {
+      code = src[++i]!;
+    }
+    if (code < 0) {
+      dst[pos++] = b;
+      continue;
+    }
+    dst[pos++] = 92; // "\\"
+    if (code === 13) {
+      dst[pos++] = 114; // "r"
+      continue;
+    }
+    if (code < 0x80) dst[pos++] = 120; // "x"
+    else for (const c of "u00") dst[pos++] = c.charCodeAt(0);
+    dst[pos++] = HEX.charCodeAt(code >> 4);
+    dst[pos++] = HEX.charCodeAt(code & 15);
+  }
+  return pos;
 }
 
 /** The launcher's default: text lines on stdout. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatJson, formatText, isRawLogger, writerLogger } from "./log.ts";
+import { escapeText, formatJson, formatText, isRawLogger, writerLogger } from "./log.ts";
 import type { LogRecord } from "./types.ts";
 
 const dec = new TextDecoder();
@@ -144,4 +144,53 @@ Deno.test("writerLogger's raw fast path writes the same line as log(), in order 
     }\nnotice - after\n`,
   );
   assert.equal(isRawLogger(writerLogger(w, { format: "json" })), false);
+});
+
+Deno.test("escapeText makes C0, ESC, DEL, C1 and CR visible, keeps tab and text", () => {
+  assert.equal(escapeText("plain é ✓ \t tab"), "plain é ✓ \t tab");
+  assert.equal(
+    escapeText("\x1b]0;t\x07 \x1b]52;c;eA==\x07 \x1b[2J a\rb\nc \x7f \u009b \x00"),
+    "\\x1b]0;t\\x07 \\x1b]52;c;eA==\\x07 \\x1b[2J a\\rb\\nc \\x7f \\u009b \\x00",
+  );
+});
+
+Deno.test("formatText: every line tagged, controls escaped", () => {
+  const tags = { level: "error" as const, time: 0, group: "g", host: "h", instance: "w/1/1" };
+  assert.equal(
+    formatText({ ...tags, message: "Error: boom\r\n    at f\ninfo - [x] forged\n" }),
+    "error - [g] [h] [w/1/1] Error: boom\nerror - [g] [h] [w/1/1]     at f\n" +
+      "error - [g] [h] [w/1/1] info - [x] forged",
+  );
+  assert.equal(
+    formatText({ ...tags, message: "m", context: { k: "\x1b[2J\u009b" } }),
+    'error - [g] [h] [w/1/1] m {"k":"\\u001b[2J\\u009b"}',
+  );
+  assert.equal(formatText({ ...tags, group: "a\x1bb", message: "x" }).includes("\x1b"), false);
+});
+
+Deno.test("the raw fast path escapes control bytes, short and long lines alike", () => {
+  const w = bufferWriter();
+  const logger = writerLogger(w);
+  assert.ok(isRawLogger(logger));
+  const prefix = logger.prefix({ level: "info", group: "g" });
+  for (const pad of ["", "p".repeat(100)]) {
+    const bytes = new Uint8Array([
+      ...enc.encode(pad + "a\x1b[2Jb\rc\td\x7f"),
+      0xc2,
+      0x9b,
+      0xc2,
+      0xa9,
+      0xe2,
+      0x82,
+      0xac,
+      0x07,
+    ]);
+    logger.raw(prefix, bytes, 0, bytes.length);
+  }
+  logger.flush();
+  assert.equal(
+    w.text(),
+    "info - [g] a\\x1b[2Jb\\rc\td\\x7f\\u009b©€\\x07\n" +
+      "info - [g] " + "p".repeat(100) + "a\\x1b[2Jb\\rc\td\\x7f\\u009b©€\\x07\n",
+  );
 });

@@ -30,7 +30,7 @@ export type { LauncherOptions, RunSummary } from "./launcher.ts";
 export { ConfigError, validateConfig, validateGroups, validateLaunchOptions } from "./config.ts";
 export type { Config, ConfigIssue, ValidateGroupsOptions } from "./config.ts";
 export { configSchema } from "./config_schema.ts";
-export { defaultLogger, formatJson, formatText, writerLogger } from "./log.ts";
+export { defaultLogger, escapeText, formatJson, formatText, writerLogger } from "./log.ts";
 export type { FlushingLogger, SyncWriter, WriterLoggerOptions } from "./log.ts";
 export type {
   EventHandlers,
