@@ -1,15 +1,15 @@
 /**
  * Relays one run of an instance's output as log records: splits both streams
- * into lines, decodes protocol lines (levels, pings, `ended`), tags every
- * record with group, host and instance, and keeps the last bytes for the
- * message of a crash. Plain lines go to a {@linkcode RawLogger} as bytes,
- * with no string built per line.
+ * into lines (a long line into parts), decodes protocol lines (levels, pings,
+ * `ended`), tags every record with group, host and instance, and keeps the
+ * last bytes for the message of a crash. Plain lines go to a
+ * {@linkcode RawLogger} as bytes, with no string built per line.
  *
  * @module
  */
 
 import { decodeMessage, type Level, PREFIX, STDERR_LEVEL } from "../protocol/worker.ts";
-import { LineSplitter } from "./_lines.ts";
+import { LineSplitter, MAX_LINE } from "./_lines.ts";
 import { isRawLogger } from "./log.ts";
 import type { InstanceSpec } from "./plan.ts";
 import type { Logger, LogRecord } from "./types.ts";
@@ -41,8 +41,14 @@ export class OutputRelay {
    * @param spec The instance, for the tags.
    * @param logger Where records go.
    * @param onLine Called with every line (the `processSeen` event); slows the relay down.
+   * @param maxLine Longest line relayed as one record; longer ones are split into parts.
    */
-  constructor(spec: InstanceSpec, logger: Logger, onLine?: (line: string) => void) {
+  constructor(
+    spec: InstanceSpec,
+    logger: Logger,
+    onLine?: (line: string) => void,
+    maxLine: number = MAX_LINE,
+  ) {
     const tags = {
       group: spec.group,
       host: spec.host,
@@ -51,11 +57,11 @@ export class OutputRelay {
       groupId: spec.groupId,
     };
     const fast = onLine === undefined && isRawLogger(logger) ? logger : undefined;
-    const slow = (level: Level, bytes: Uint8Array, cut: boolean) => {
+    const slow = (level: Level, bytes: Uint8Array, part: number, last: boolean) => {
       const line = decoder.decode(bytes);
       let message = line;
       let context: Record<string, unknown> | undefined;
-      if (level === "info" && line.startsWith(PREFIX)) {
+      if (level === "info" && part === 0 && line.startsWith(PREFIX)) {
         const msg = decodeMessage(line.slice(PREFIX.length));
         if (msg !== undefined) {
           if (msg.t === "ping") return;
@@ -68,28 +74,40 @@ export class OutputRelay {
           context = msg.ctx;
         }
       }
-      if (cut) message += ` [line cut at ${bytes.length} bytes]`;
       onLine?.(line);
       const record: LogRecord = { level, message, time: this.#now, ...tags };
       if (context !== undefined) record.context = context;
+      if (part > 0) {
+        record.part = part;
+        record.lastPart = last;
+      }
       logger.log(record);
     };
     if (fast === undefined) {
-      this.#out = new LineSplitter((b, s, e, cut) => slow("info", b.subarray(s, e), cut));
-      this.#err = new LineSplitter((b, s, e, cut) => slow(STDERR_LEVEL, b.subarray(s, e), cut));
+      this.#out = new LineSplitter(
+        (b, s, e, part, last) => slow("info", b.subarray(s, e), part, last),
+        maxLine,
+      );
+      this.#err = new LineSplitter(
+        (b, s, e, part, last) => slow(STDERR_LEVEL, b.subarray(s, e), part, last),
+        maxLine,
+      );
       return;
     }
     const outPrefix = fast.prefix({ level: "info", ...tags });
     const errPrefix = fast.prefix({ level: STDERR_LEVEL, ...tags });
-    this.#out = new LineSplitter((buf, start, end, cut) => {
-      if (cut || (buf[start] === AT && isProtocolLine(buf, start, end))) {
-        slow("info", buf.subarray(start, end), cut);
+    const partOf = (level: Level, buf: Uint8Array, s: number, e: number, p: number, l: boolean) =>
+      fast.raw(fast.prefix({ level, ...tags, part: p, lastPart: l }), buf, s, e);
+    this.#out = new LineSplitter((buf, start, end, part, last) => {
+      if (part > 0) partOf("info", buf, start, end, part, last);
+      else if (buf[start] === AT && isProtocolLine(buf, start, end)) {
+        slow("info", buf.subarray(start, end), 0, false);
       } else fast.raw(outPrefix, buf, start, end);
-    });
-    this.#err = new LineSplitter((buf, start, end, cut) => {
-      if (cut) slow(STDERR_LEVEL, buf.subarray(start, end), cut);
+    }, maxLine);
+    this.#err = new LineSplitter((buf, start, end, part, last) => {
+      if (part > 0) partOf(STDERR_LEVEL, buf, start, end, part, last);
       else fast.raw(errPrefix, buf, start, end);
-    });
+    }, maxLine);
   }
 
   /** The transport's output handler. */

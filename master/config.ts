@@ -217,6 +217,7 @@ const _LAUNCH: Fields = {
   checkInterval: _num(0, true),
   sshLease: _num(0, true),
   service: _bool,
+  maxLineBytes: _int(1024),
 };
 
 function _launch(

@@ -129,6 +129,7 @@ function _launchOptions(): Schema {
       description: "Seconds without a sign of life after which an SSH link counts as lost.",
     },
     service: { type: "boolean", description: "Start with every group suspended." },
+    maxLineBytes: _int("Longest line relayed as one record; longer ones become parts.", 1024),
   };
 }
 

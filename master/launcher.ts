@@ -96,6 +96,7 @@ export class Launcher {
       checkInterval: o.checkInterval ?? 1,
       sshLease: o.sshLease ?? 10,
       service: o.service ?? false,
+      maxLineBytes: o.maxLineBytes ?? 65536,
     };
   }
 
@@ -132,6 +133,7 @@ export class Launcher {
       backoffInitialMs: o.backoffInitial * 1000,
       backoffMaxMs: o.backoffMax * 1000,
       backoffResetMs: o.backoffReset * 1000,
+      maxLineBytes: o.maxLineBytes,
     };
     this.#settings = settings;
     this.#stopping = undefined;

@@ -42,6 +42,7 @@ export function escapeText(s: string): string {
  * `info - [First Group] [localhost] [script1.ts/1/1] My ID : 1`. Every line
  * starts with the level and tags: a message with newlines becomes several
  * lines, each tagged; control characters are escaped ({@linkcode escapeText}).
+ * A part of a split line is marked `[part N]`, its last part `[part N, last]`.
  *
  * @example
  * ```ts
@@ -55,6 +56,9 @@ export function formatText(record: LogRecord): string {
   if (record.group !== undefined) head += "[" + escapeText(record.group) + "] ";
   if (record.host !== undefined) head += "[" + escapeText(record.host) + "] ";
   if (record.instance !== undefined) head += "[" + escapeText(record.instance) + "] ";
+  if (record.part !== undefined) {
+    head += record.lastPart ? `[part ${record.part}, last] ` : `[part ${record.part}] `;
+  }
   const context = record.context === undefined ? "" : " " + escapeText(safeJson(record.context));
   const message = record.message;
   if (!message.includes("\n")) return head + escapeText(message) + context;
@@ -74,6 +78,7 @@ export function formatJson(record: LogRecord): string {
     ...(record.id !== undefined ? { id: record.id, groupId: record.groupId } : {}),
     ...(record.instance !== undefined ? { instance: record.instance } : {}),
     message: record.message,
+    ...(record.part !== undefined ? { part: record.part, lastPart: record.lastPart ?? false } : {}),
     ...(record.context !== undefined ? { context: record.context } : {}),
   });
 }

@@ -154,7 +154,7 @@ Deno.test("escapeText makes C0, ESC, DEL, C1 and CR visible, keeps tab and text"
   );
 });
 
-Deno.test("formatText: every line tagged, controls escaped", () => {
+Deno.test("formatText: every line tagged, controls escaped, parts marked", () => {
   const tags = { level: "error" as const, time: 0, group: "g", host: "h", instance: "w/1/1" };
   assert.equal(
     formatText({ ...tags, message: "Error: boom\r\n    at f\ninfo - [x] forged\n" }),
@@ -166,6 +166,24 @@ Deno.test("formatText: every line tagged, controls escaped", () => {
     'error - [g] [h] [w/1/1] m {"k":"\\u001b[2J\\u009b"}',
   );
   assert.equal(formatText({ ...tags, group: "a\x1bb", message: "x" }).includes("\x1b"), false);
+  assert.equal(
+    formatText({ ...tags, message: "x", part: 2 }),
+    "error - [g] [h] [w/1/1] [part 2] x",
+  );
+  assert.equal(
+    formatText({ ...tags, message: "x", part: 3, lastPart: true }),
+    "error - [g] [h] [w/1/1] [part 3, last] x",
+  );
+  assert.deepEqual(JSON.parse(formatJson({ ...tags, message: "x", part: 3, lastPart: true })), {
+    level: "error",
+    time: "1970-01-01T00:00:00.000Z",
+    group: "g",
+    host: "h",
+    instance: "w/1/1",
+    message: "x",
+    part: 3,
+    lastPart: true,
+  });
 });
 
 Deno.test("the raw fast path escapes control bytes, short and long lines alike", () => {

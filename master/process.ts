@@ -36,6 +36,8 @@ export interface SupervisorSettings {
   backoffMaxMs: number;
   /** Uptime after which the failure count resets; a shorter run counts toward backoff. */
   backoffResetMs: number;
+  /** Longest line relayed as one record. @default {65536} */
+  maxLineBytes?: number;
 }
 
 /** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
@@ -252,6 +254,7 @@ export class Instance {
         this.#logger,
         this.#events.processSeen &&
           ((line) => emit(this.#events, { kind: "processSeen", instance: this.info(), line })),
+        this.#set.maxLineBytes,
       );
       this.#relay = relay;
       emit(this.#events, { kind: "processCreated", instance: this.info() });

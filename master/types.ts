@@ -114,6 +114,12 @@ export interface LaunchOptions {
   sshLease?: number;
   /** Service mode: start with every group suspended; `run()` resolves only on `stop()`. @default {false} */
   service?: boolean;
+  /**
+   * Longest line relayed as one record, in bytes: a longer line becomes
+   * consecutive records marked as parts (`part`, `lastPart`), nothing dropped.
+   * @default {65536}
+   */
+  maxLineBytes?: number;
 }
 
 /** One log record, from the launcher itself or relayed from an instance. */
@@ -136,6 +142,10 @@ export interface LogRecord {
   groupId?: number;
   /** Context a worker gave with `h.logger` or the launcher added. */
   context?: Record<string, unknown>;
+  /** Set when a line longer than `maxLineBytes` was split: this record's rank (1…). */
+  part?: number;
+  /** With `part`: true on the last part of the line. */
+  lastPart?: boolean;
 }
 
 /** Where the launcher sends log records (default: text lines on stdout, see log.ts). */

@@ -1,11 +1,12 @@
 /**
- * Hardening of the log path (issue 7 §5): terminal injection through worker output.
+ * Hardening of the log path (issue 7 §5, §9): terminal injection through
+ * worker output, and long lines.
  */
 
 import assert from "node:assert/strict";
 import { Launcher } from "../master/launcher.ts";
 import { writerLogger } from "../master/log.ts";
-import { assertNoneLeft, group, runWithin, withMarker } from "./_helpers.ts";
+import { assertNoneLeft, collector, group, runWithin, withMarker } from "./_helpers.ts";
 
 const dec = new TextDecoder();
 const LEVEL = /^(debug|info|notice|warning|error|critical) - /;
@@ -66,4 +67,45 @@ Deno.test("text output escapes terminal controls and never lets a worker start a
       await assertNoneLeft(mark);
     });
   }
+});
+
+Deno.test("a line longer than maxLineBytes becomes consecutive parts, not one byte dropped", async () => {
+  await withMarker(async (mark) => {
+    const out = memoryText();
+    const log = collector();
+    const cmd = (logger: typeof log | typeof out.logger) => {
+      const launcher = new Launcher({ logger, handleSignals: false, maxLineBytes: 4096 });
+      return runWithin(
+        launcher,
+        launcher.run([
+          group("L", "h_long_line.sh", mark, { binPath: "sh", env: { LONG_BYTES: "10000" } }),
+        ]),
+        20_000,
+      );
+    };
+    const long = "abcdefghijklmnopqrstuvwxyz".repeat(400).slice(0, 10000);
+    assert.equal((await cmd(log)).ok, true);
+    const parts = log.of("h_long_line.sh/1/1").filter((r) => r.part !== undefined);
+    assert.deepEqual(parts.map((r) => [r.part, r.lastPart, r.message.length]), [
+      [1, false, 4096],
+      [2, false, 4096],
+      [3, true, 1808],
+    ]);
+    assert.equal(parts.map((r) => r.message).join(""), long);
+    assert.ok(log.find("after").length === 1);
+
+    assert.equal((await cmd(out.logger)).ok, true);
+    await out.logger.flush();
+    const tag = "info - [L] [localhost] [h_long_line.sh/1/1] ";
+    const lines = out.text().split("\n");
+    const got = lines.filter((l) => l.startsWith(tag + "[part "));
+    assert.deepEqual(got.map((l) => /^\[part \d+(, last)?\] /.exec(l.slice(tag.length))?.[0]), [
+      "[part 1] ",
+      "[part 2] ",
+      "[part 3, last] ",
+    ]);
+    assert.equal(got.map((l) => l.replace(/^.*?\[part \d+(, last)?\] /, "")).join(""), long);
+    assert.ok(lines.includes(tag + "after"));
+    await assertNoneLeft(mark);
+  });
 });
