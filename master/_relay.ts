@@ -3,7 +3,9 @@
  * into lines (a long line into parts), decodes protocol lines (levels, pings,
  * `ended`), tags every record with group, host and instance, and keeps the
  * last bytes for the message of a crash. Plain lines go to a
- * {@linkcode RawLogger} as bytes, with no string built per line.
+ * {@linkcode RawLogger} as bytes, with no string built per line. When the
+ * logger is behind ({@linkcode Logger.backpressure}), the output handler returns a
+ * promise, so the transport stops reading until the logger caught up.
  *
  * @module
  */
@@ -36,6 +38,8 @@ export class OutputRelay {
   readonly #err: LineSplitter;
   #now = 0;
   #tail: Uint8Array = new Uint8Array(0);
+  #paused = 0;
+  readonly #ready: (() => Promise<void> | undefined) | undefined;
 
   /**
    * @param spec The instance, for the tags.
@@ -49,6 +53,7 @@ export class OutputRelay {
     onLine?: (line: string) => void,
     maxLine: number = MAX_LINE,
   ) {
+    this.#ready = logger.backpressure?.bind(logger);
     const tags = {
       group: spec.group,
       host: spec.host,
@@ -110,12 +115,27 @@ export class OutputRelay {
     }, maxLine);
   }
 
-  /** The transport's output handler. */
-  readonly onOutput = (stream: "stdout" | "stderr", chunk: Uint8Array): void => {
+  /** True while reading is paused because the logger is behind (not a sign of a hang). */
+  get paused(): boolean {
+    return this.#paused > 0;
+  }
+
+  /**
+   * The transport's output handler; returns a promise when the logger is
+   * behind, which settles once it caught up (backpressure).
+   */
+  readonly onOutput = (stream: "stdout" | "stderr", chunk: Uint8Array): Promise<void> | void => {
     this.#now = Date.now();
     this.lastSeen = this.#now;
     this.#keepTail(chunk);
     (stream === "stdout" ? this.#out : this.#err).push(chunk);
+    const wait = this.#ready?.();
+    if (wait === undefined) return;
+    this.#paused++;
+    return wait.then(() => {
+      this.#paused--;
+      this.lastSeen = Date.now(); // it could not be heard while paused
+    });
   };
 
   /** Hands over last lines that had no newline. Call once the run has ended. */

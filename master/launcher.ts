@@ -38,7 +38,7 @@ export interface RunSummary {
   instances: InstanceInfo[];
 }
 
-type FlushableLogger = Logger & { flush?: () => void };
+type FlushableLogger = Logger & { flush?: () => void | Promise<void> };
 
 /**
  * Starts groups of worker instances and supervises them.
@@ -187,7 +187,7 @@ export class Launcher {
     );
     this.#log(ok ? "info" : "warning", `all instances are done (${summarise(infos)})`);
     emit(this.#events, { kind: "launcherStopped" });
-    this.#logger.flush?.();
+    await this.#logger.flush?.();
     const signal = this.#signal;
     return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
   }

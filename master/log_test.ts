@@ -113,15 +113,18 @@ Deno.test("writerLogger retries short writes and survives a broken writer", () =
   logger.log({ level: "info", message: "short writes", time: 0 });
   logger.flush();
   assert.equal(chunks.join(""), "info - short writes\n");
+  const errors: string[] = [];
   const broken = writerLogger({
     writeSync() {
       throw new Deno.errors.BrokenPipe("gone");
     },
-  });
+  }, { name: "the pipe", onError: (m) => errors.push(m) });
   broken.log({ level: "info", message: "x", time: 0 });
   assert.doesNotThrow(() => broken.flush());
   broken.log({ level: "info", message: "y", time: 0 });
   assert.doesNotThrow(() => broken.flush());
+  assert.deepEqual(errors, ["cannot write to the pipe: gone; log lines are being lost"]);
+  assert.deepEqual(broken.stats(), { lost: 2, dropped: 0, error: "gone" });
 });
 
 Deno.test("writerLogger's raw fast path writes the same line as log(), in order with it", () => {
@@ -211,4 +214,36 @@ Deno.test("the raw fast path escapes control bytes, short and long lines alike",
     "info - [g] a\\x1b[2Jb\\rc\td\\x7f\\u009b©€\\x07\n" +
       "info - [g] " + "p".repeat(100) + "a\\x1b[2Jb\\rc\td\\x7f\\u009b©€\\x07\n",
   );
+});
+
+Deno.test("writerLogger never blocks on a stalled writer: backpressure, then counted drops", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const written: Uint8Array[] = [];
+  const logger = writerLogger({
+    async write(p: Uint8Array) {
+      await gate; // stalled until released
+      written.push(p.slice());
+      return p.length;
+    },
+  }, { bufferSize: 1024, highWater: 4096, maxBuffered: 16384 });
+  let wait: Promise<void> | undefined;
+  for (let i = 0; i < 2000; i++) {
+    logger.log({ level: "info", message: `line ${String(i).padStart(4, "0")}`, time: 0 });
+    wait ??= logger.backpressure();
+  }
+  assert.ok(wait !== undefined, "it asks producers to wait past highWater");
+  const { dropped } = logger.stats();
+  assert.ok(dropped > 0 && dropped < 2000, `dropped ${dropped}`);
+  release();
+  await wait;
+  logger.log({ level: "info", message: "after", time: 0 });
+  await logger.flush();
+  const lines = dec.decode(new Uint8Array(written.flatMap((c) => [...c]))).split("\n");
+  assert.equal(lines.pop(), "");
+  const kept = lines.filter((l) => /^info - line \d{4}$/.test(l));
+  assert.equal(kept.length + dropped, 2000);
+  const notice = lines.findIndex((l) => l.startsWith("warning - "));
+  assert.match(lines[notice]!, new RegExp(`^warning - ${dropped} log records dropped: `));
+  assert.equal(lines[notice + 1], "info - after", "the notice marks the gap");
 });

@@ -31,7 +31,14 @@ export { ConfigError, validateConfig, validateGroups, validateLaunchOptions } fr
 export type { Config, ConfigIssue, ValidateGroupsOptions } from "./config.ts";
 export { configSchema } from "./config_schema.ts";
 export { defaultLogger, escapeText, formatJson, formatText, writerLogger } from "./log.ts";
-export type { FlushingLogger, SyncWriter, WriterLoggerOptions } from "./log.ts";
+export type {
+  FlushingLogger,
+  LogWriter,
+  SinkStats,
+  SyncWriter,
+  WriterLogger,
+  WriterLoggerOptions,
+} from "./log.ts";
 export type {
   EventHandlers,
   EventOf,

@@ -185,6 +185,7 @@ export class Instance {
   check(now: number): void {
     const timeout = this.spec.timeout;
     if (timeout <= 0 || this.#state !== "running" || this.#lastSeen === undefined) return;
+    if (this.#relay?.paused) return; // not read because the log is behind: no sign either way
     const silent = now - this.#lastSeen;
     if (silent < timeout * 1000) return;
     this.#timeouts++;

@@ -152,4 +152,10 @@ export interface LogRecord {
 export interface Logger {
   /** Receives one record. Must not throw. */
   log(record: LogRecord): void;
+  /**
+   * Optional backpressure: undefined while the logger has room; else a
+   * promise that settles once it caught up. Relayed output is not read
+   * while it is pending.
+   */
+  backpressure?(): Promise<void> | undefined;
 }
