@@ -12,6 +12,7 @@ function inst(group: string, state: InstanceState, id = 1): InstanceInfo {
     label: "w",
     state,
     restarts: 0,
+    runs: 1,
   };
 }
 

@@ -14,6 +14,7 @@ const base: InstanceInfo = {
   startedAt: 0,
   lastSeen: 9_000,
   restarts: 1,
+  runs: 2,
 };
 
 Deno.test("psTable() aligns one row per instance under the header", () => {

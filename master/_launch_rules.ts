@@ -31,7 +31,10 @@ export const _LAUNCH: Fields = {
     _oneOf(["on-failure", "always", "never"]),
     "When an instance that ended is started again.",
   ),
-  maxRestarts: _doc(_int(0), "Consecutive failed runs after which an instance is given up."),
+  maxRestarts: _doc(
+    _int(0),
+    "Restarts after failed runs in a row; the next failure gives the instance up.",
+  ),
   gracePeriod: _doc(_num(0), "Seconds between SIGTERM and SIGKILL when stopping."),
   backoffInitial: _doc(
     _num(
@@ -50,6 +53,10 @@ export const _LAUNCH: Fields = {
     "Seconds without a sign of life after which an SSH link counts as lost.",
   ),
   service: _doc(_bool, "Start with every group suspended."),
+  maxLineBytes: _doc(
+    _int(1024),
+    "Longest line relayed as one record (bytes, ≥ 1024); a longer one becomes consecutive parts.",
+  ),
 };
 
 /** The keys of a whole config file: `$schema`, `groups` (checked by `groups`), the launcher options. */

@@ -1,20 +1,30 @@
 import assert from "node:assert/strict";
-import { LineSplitter, MAX_LINE } from "./_lines.ts";
+import { LineSplitter, MAX_LINE, utf8Cut } from "./_lines.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Feeds `chunks`, then flushes; returns each line as [bytes, cut]. */
-function splitBytes(chunks: (string | Uint8Array)[], max?: number): [Uint8Array, boolean][] {
-  const out: [Uint8Array, boolean][] = [];
-  const s = new LineSplitter((buf, start, end, cut) => out.push([buf.slice(start, end), cut]), max);
+/** `false` for a whole line, else the part: `"1"`, `"2"`, `"3 last"`. */
+type Part = false | string;
+
+function partOf(part: number, last: boolean): Part {
+  return part === 0 ? false : last ? `${part} last` : String(part);
+}
+
+/** Feeds `chunks`, then flushes; returns each line as [bytes, part]. */
+function splitBytes(chunks: (string | Uint8Array)[], max?: number): [Uint8Array, Part][] {
+  const out: [Uint8Array, Part][] = [];
+  const s = new LineSplitter(
+    (buf, start, end, part, last) => out.push([buf.slice(start, end), partOf(part, last)]),
+    max,
+  );
   for (const c of chunks) s.push(typeof c === "string" ? enc.encode(c) : c);
   s.flush();
   return out;
 }
 
-function split(chunks: (string | Uint8Array)[], max?: number): [string, boolean][] {
-  return splitBytes(chunks, max).map(([b, cut]) => [dec.decode(b), cut]);
+function split(chunks: (string | Uint8Array)[], max?: number): [string, Part][] {
+  return splitBytes(chunks, max).map(([b, part]) => [dec.decode(b), part]);
 }
 
 Deno.test("LineSplitter joins lines across chunk boundaries", () => {
@@ -67,12 +77,20 @@ Deno.test("LineSplitter flushes a last line without newline, and nothing for an 
   assert.deepEqual(split([]), []);
 });
 
-Deno.test("LineSplitter cuts a long line once and resumes at the next line", () => {
-  assert.deepEqual(split(["x".repeat(25) + "\nok\n"], 10), [["x".repeat(10), true], ["ok", false]]);
-  const chunks = [...Array.from({ length: 25 }, () => "y"), "\nok\n"];
-  assert.deepEqual(split(chunks, 10), [["y".repeat(10), true], ["ok", false]]);
+Deno.test("LineSplitter splits a long line into parts, drops nothing, resumes at the next line", () => {
+  const x = "x".repeat(25);
+  const want: [string, Part][] = [
+    ["x".repeat(10), "1"],
+    ["x".repeat(10), "2"],
+    ["x".repeat(5), "3 last"],
+    ["ok", false],
+  ];
+  assert.deepEqual(split([x + "\nok\n"], 10), want);
+  assert.deepEqual(split([...Array.from({ length: 25 }, () => "x"), "\nok\n"], 10), want);
+  assert.deepEqual(split([x.slice(0, 7), x.slice(7) + "\r", "\nok\n"], 10), want);
   assert.deepEqual(split(["z".repeat(10) + "\n"], 10), [["z".repeat(10), false]]);
   assert.deepEqual(split(["z".repeat(10) + "\r\n"], 10), [["z".repeat(10), false]]);
+  assert.deepEqual(split(["z".repeat(11) + "\n"], 10), [["z".repeat(10), "1"], ["z", "2 last"]]);
 });
 
 Deno.test("LineSplitter does not cut a line of exactly maxLine bytes whose CRLF comes in the next chunk", () => {
@@ -83,19 +101,40 @@ Deno.test("LineSplitter does not cut a line of exactly maxLine bytes whose CRLF 
   ]);
 });
 
-Deno.test("LineSplitter cuts a long unterminated line at the end of the stream", () => {
-  assert.deepEqual(split(["a\n", "b".repeat(30)], 10), [["a", false], ["b".repeat(10), true]]);
-  assert.deepEqual(split(["a\n", "b".repeat(6), "b".repeat(6)], 10), [
+Deno.test("LineSplitter splits a long unterminated line at the end of the stream too", () => {
+  assert.deepEqual(split(["a\n", "b".repeat(25)], 10), [
     ["a", false],
-    ["b".repeat(10), true],
+    ["b".repeat(10), "1"],
+    ["b".repeat(10), "2"],
+    ["b".repeat(5), "3 last"],
   ]);
 });
 
-Deno.test("LineSplitter keeps memory bounded on a 200 MB line without newline", () => {
-  const lines: [string, boolean][] = [];
-  const s = new LineSplitter((buf, start, end, cut) =>
-    lines.push([dec.decode(buf.subarray(start, end)), cut])
-  );
+Deno.test("LineSplitter cuts parts between UTF-8 characters", () => {
+  const line = "aé✓😀".repeat(20); // 1 + 2 + 3 + 4 bytes
+  for (const max of [4, 5, 6, 7, 9, 10, 11]) {
+    const parts = split([line + "\n"], max);
+    assert.equal(parts.map(([t]) => t).join(""), line, `max ${max}`);
+    for (const [t] of parts) assert.ok(!t.includes("\ufffd") && enc.encode(t).length <= max);
+  }
+  const b = enc.encode("ab😀");
+  assert.equal(utf8Cut(b, 6), 6);
+  assert.equal(utf8Cut(b, 5), 2);
+  assert.equal(utf8Cut(b, 3), 2);
+  assert.equal(utf8Cut(new Uint8Array([0xff, 0xff, 0xff, 0xff]), 4), 4);
+});
+
+Deno.test("LineSplitter keeps memory bounded on a 200 MB line without newline, and drops none of it", () => {
+  let parts = 0;
+  let bytes = 0;
+  const lines: [string, Part][] = [];
+  const s = new LineSplitter((buf, start, end, part, last) => {
+    if (part > 0 && !last) {
+      parts++;
+      bytes += end - start;
+      assert.equal(end - start, MAX_LINE);
+    } else lines.push([dec.decode(buf.subarray(start, end)), partOf(part, last)]);
+  });
   const chunk = enc.encode("q".repeat(64 * 1024));
   const before = Deno.memoryUsage().heapUsed;
   let peak = 0;
@@ -106,8 +145,7 @@ Deno.test("LineSplitter keeps memory bounded on a 200 MB line without newline", 
   assert.ok(peak < 64 * 1024 * 1024, `heap grew by ${peak} bytes for a 200 MB line`);
   s.push(enc.encode("\nnext\n"));
   s.flush();
-  assert.equal(lines.length, 2);
-  assert.equal(lines[0]![0].length, MAX_LINE);
-  assert.equal(lines[0]![1], true);
-  assert.deepEqual(lines[1], ["next", false]);
+  assert.equal(parts, 3199);
+  assert.equal(bytes + lines[0]![0].length, 3200 * 64 * 1024);
+  assert.deepEqual(lines, [["q".repeat(MAX_LINE), "3200 last"], ["next", false]]);
 });

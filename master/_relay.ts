@@ -1,15 +1,17 @@
 /**
  * Relays one run of an instance's output as log records: splits both streams
- * into lines, decodes protocol lines (levels, pings, `ended`), tags every
- * record with group, host and instance, and keeps the last bytes for the
- * message of a crash. Plain lines go to a {@linkcode RawLogger} as bytes,
- * with no string built per line.
+ * into lines (a long line into parts), decodes protocol lines (levels, pings,
+ * `ended`), tags every record with group, host and instance, and keeps the
+ * last bytes for the message of a crash. Plain lines go to a
+ * {@linkcode RawLogger} as bytes, with no string built per line. When the
+ * logger is behind ({@linkcode Logger.backpressure}), the output handler returns a
+ * promise, so the transport stops reading until the logger caught up.
  *
  * @module
  */
 
 import { decodeMessage, type Level, PREFIX, STDERR_LEVEL } from "../protocol/worker.ts";
-import { LineSplitter } from "./_lines.ts";
+import { LineSplitter, MAX_LINE } from "./_lines.ts";
 import { isRawLogger } from "./log.ts";
 import type { InstanceSpec } from "./plan.ts";
 import type { Logger, LogRecord } from "./types.ts";
@@ -36,13 +38,22 @@ export class OutputRelay {
   readonly #err: LineSplitter;
   #now = 0;
   #tail: Uint8Array = new Uint8Array(0);
+  #paused = 0;
+  readonly #ready: (() => Promise<void> | undefined) | undefined;
 
   /**
    * @param spec The instance, for the tags.
    * @param logger Where records go.
    * @param onLine Called with every line (the `processSeen` event); slows the relay down.
+   * @param maxLine Longest line relayed as one record; longer ones are split into parts.
    */
-  constructor(spec: InstanceSpec, logger: Logger, onLine?: (line: string) => void) {
+  constructor(
+    spec: InstanceSpec,
+    logger: Logger,
+    onLine?: (line: string) => void,
+    maxLine: number = MAX_LINE,
+  ) {
+    this.#ready = logger.backpressure?.bind(logger);
     const tags = {
       group: spec.group,
       host: spec.host,
@@ -51,11 +62,11 @@ export class OutputRelay {
       groupId: spec.groupId,
     };
     const fast = onLine === undefined && isRawLogger(logger) ? logger : undefined;
-    const slow = (level: Level, bytes: Uint8Array, cut: boolean) => {
+    const slow = (level: Level, bytes: Uint8Array, part: number, last: boolean) => {
       const line = decoder.decode(bytes);
       let message = line;
       let context: Record<string, unknown> | undefined;
-      if (level === "info" && line.startsWith(PREFIX)) {
+      if (level === "info" && part === 0 && line.startsWith(PREFIX)) {
         const msg = decodeMessage(line.slice(PREFIX.length));
         if (msg !== undefined) {
           if (msg.t === "ping") return;
@@ -68,36 +79,63 @@ export class OutputRelay {
           context = msg.ctx;
         }
       }
-      if (cut) message += ` [line cut at ${bytes.length} bytes]`;
       onLine?.(line);
       const record: LogRecord = { level, message, time: this.#now, ...tags };
       if (context !== undefined) record.context = context;
+      if (part > 0) {
+        record.part = part;
+        record.lastPart = last;
+      }
       logger.log(record);
     };
     if (fast === undefined) {
-      this.#out = new LineSplitter((b, s, e, cut) => slow("info", b.subarray(s, e), cut));
-      this.#err = new LineSplitter((b, s, e, cut) => slow(STDERR_LEVEL, b.subarray(s, e), cut));
+      this.#out = new LineSplitter(
+        (b, s, e, part, last) => slow("info", b.subarray(s, e), part, last),
+        maxLine,
+      );
+      this.#err = new LineSplitter(
+        (b, s, e, part, last) => slow(STDERR_LEVEL, b.subarray(s, e), part, last),
+        maxLine,
+      );
       return;
     }
     const outPrefix = fast.prefix({ level: "info", ...tags });
     const errPrefix = fast.prefix({ level: STDERR_LEVEL, ...tags });
-    this.#out = new LineSplitter((buf, start, end, cut) => {
-      if (cut || (buf[start] === AT && isProtocolLine(buf, start, end))) {
-        slow("info", buf.subarray(start, end), cut);
+    const partOf = (level: Level, buf: Uint8Array, s: number, e: number, p: number, l: boolean) =>
+      fast.raw(fast.prefix({ level, ...tags, part: p, lastPart: l }), buf, s, e);
+    this.#out = new LineSplitter((buf, start, end, part, last) => {
+      if (part > 0) partOf("info", buf, start, end, part, last);
+      else if (buf[start] === AT && isProtocolLine(buf, start, end)) {
+        slow("info", buf.subarray(start, end), 0, false);
       } else fast.raw(outPrefix, buf, start, end);
-    });
-    this.#err = new LineSplitter((buf, start, end, cut) => {
-      if (cut) slow(STDERR_LEVEL, buf.subarray(start, end), cut);
+    }, maxLine);
+    this.#err = new LineSplitter((buf, start, end, part, last) => {
+      if (part > 0) partOf(STDERR_LEVEL, buf, start, end, part, last);
       else fast.raw(errPrefix, buf, start, end);
-    });
+    }, maxLine);
   }
 
-  /** The transport's output handler. */
-  readonly onOutput = (stream: "stdout" | "stderr", chunk: Uint8Array): void => {
+  /** True while reading is paused because the logger is behind (not a sign of a hang). */
+  get paused(): boolean {
+    return this.#paused > 0;
+  }
+
+  /**
+   * The transport's output handler; returns a promise when the logger is
+   * behind, which settles once it caught up (backpressure).
+   */
+  readonly onOutput = (stream: "stdout" | "stderr", chunk: Uint8Array): Promise<void> | void => {
     this.#now = Date.now();
     this.lastSeen = this.#now;
     this.#keepTail(chunk);
     (stream === "stdout" ? this.#out : this.#err).push(chunk);
+    const wait = this.#ready?.();
+    if (wait === undefined) return;
+    this.#paused++;
+    return wait.then(() => {
+      this.#paused--;
+      this.lastSeen = Date.now(); // it could not be heard while paused
+    });
   };
 
   /** Hands over last lines that had no newline. Call once the run has ended. */
@@ -107,12 +145,22 @@ export class OutputRelay {
     this.#err.flush();
   }
 
-  /** The last lines printed (both streams, pings left out), for a crash message. */
+  /**
+   * The last lines printed (both streams), for a crash message: protocol
+   * messages decoded (`critical: Error: boom…`), pings and `ended` left out.
+   */
   tailLines(): string[] {
     const lines = decoder.decode(this.#tail).split("\n");
     if (lines[lines.length - 1] === "") lines.pop();
     if (this.#tail.length >= TAIL_BYTES) lines.shift(); // the first one is likely partial
-    return lines.slice(-TAIL_LINES).filter((l) => !l.startsWith(PREFIX + "ping"));
+    const out: string[] = [];
+    for (let line of lines) {
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      const msg = line.startsWith(PREFIX) ? decodeMessage(line.slice(PREFIX.length)) : undefined;
+      if (msg === undefined) out.push(line);
+      else if (msg.t === "log") out.push(`${msg.level}: ${msg.msg}`);
+    }
+    return out.slice(-TAIL_LINES);
   }
 
   #keepTail(chunk: Uint8Array): void {

@@ -101,6 +101,7 @@ const FULL_OPTIONS = {
   checkInterval: 0.5,
   sshLease: 10,
   service: false,
+  maxLineBytes: 65536,
 };
 
 // ---------------------------------------------------------------- round trip

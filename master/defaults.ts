@@ -32,4 +32,5 @@ export const DEFAULTS: Readonly<Required<LaunchOptions>> = Object.freeze({
   checkInterval: 1,
   sshLease: 10,
   service: false,
+  maxLineBytes: 65536,
 });

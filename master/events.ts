@@ -30,8 +30,14 @@ export interface InstanceInfo
   startedAt?: number;
   /** When it last printed anything (ms since epoch). */
   lastSeen?: number;
-  /** How many times it was started again. */
+  /**
+   * How many times it was started again after a failed run (a crash, a hang,
+   * a failed start); suspend/resume, rolling restarts, `restart: "always"`
+   * after a clean end and reconnections after a lost link do not count.
+   */
   restarts: number;
+  /** How many times it was started (every run, whatever started it). */
+  runs: number;
   /** Why its last run ended. */
   lastReason?: StopReason;
 }

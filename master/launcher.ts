@@ -38,7 +38,7 @@ export interface RunSummary {
   instances: InstanceInfo[];
 }
 
-type FlushableLogger = Logger & { flush?: () => void };
+type FlushableLogger = Logger & { flush?: () => void | Promise<void> };
 
 /**
  * Starts groups of worker instances and supervises them.
@@ -119,6 +119,7 @@ export class Launcher {
       backoffInitialMs: o.backoffInitial * 1000,
       backoffMaxMs: o.backoffMax * 1000,
       backoffResetMs: o.backoffReset * 1000,
+      maxLineBytes: o.maxLineBytes,
     };
     this.#settings = settings;
     this.#stopping = undefined;
@@ -172,7 +173,7 @@ export class Launcher {
     );
     this.#log(ok ? "info" : "warning", `all instances are done (${summarise(infos)})`);
     emit(this.#events, { kind: "launcherStopped" });
-    this.#logger.flush?.();
+    await this.#logger.flush?.();
     const signal = this.#signal;
     return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatJson, formatText, isRawLogger, writerLogger } from "./log.ts";
+import { escapeText, formatJson, formatText, isRawLogger, writerLogger } from "./log.ts";
 import type { LogRecord } from "./types.ts";
 
 const dec = new TextDecoder();
@@ -113,15 +113,18 @@ Deno.test("writerLogger retries short writes and survives a broken writer", () =
   logger.log({ level: "info", message: "short writes", time: 0 });
   logger.flush();
   assert.equal(chunks.join(""), "info - short writes\n");
+  const errors: string[] = [];
   const broken = writerLogger({
     writeSync() {
       throw new Deno.errors.BrokenPipe("gone");
     },
-  });
+  }, { name: "the pipe", onError: (m) => errors.push(m) });
   broken.log({ level: "info", message: "x", time: 0 });
   assert.doesNotThrow(() => broken.flush());
   broken.log({ level: "info", message: "y", time: 0 });
   assert.doesNotThrow(() => broken.flush());
+  assert.deepEqual(errors, ["cannot write to the pipe: gone; log lines are being lost"]);
+  assert.deepEqual(broken.stats(), { lost: 2, dropped: 0, error: "gone" });
 });
 
 Deno.test("writerLogger's raw fast path writes the same line as log(), in order with it", () => {
@@ -144,4 +147,103 @@ Deno.test("writerLogger's raw fast path writes the same line as log(), in order 
     }\nnotice - after\n`,
   );
   assert.equal(isRawLogger(writerLogger(w, { format: "json" })), false);
+});
+
+Deno.test("escapeText makes C0, ESC, DEL, C1 and CR visible, keeps tab and text", () => {
+  assert.equal(escapeText("plain é ✓ \t tab"), "plain é ✓ \t tab");
+  assert.equal(
+    escapeText("\x1b]0;t\x07 \x1b]52;c;eA==\x07 \x1b[2J a\rb\nc \x7f \u009b \x00"),
+    "\\x1b]0;t\\x07 \\x1b]52;c;eA==\\x07 \\x1b[2J a\\rb\\nc \\x7f \\u009b \\x00",
+  );
+});
+
+Deno.test("formatText: every line tagged, controls escaped, parts marked", () => {
+  const tags = { level: "error" as const, time: 0, group: "g", host: "h", instance: "w/1/1" };
+  assert.equal(
+    formatText({ ...tags, message: "Error: boom\r\n    at f\ninfo - [x] forged\n" }),
+    "error - [g] [h] [w/1/1] Error: boom\nerror - [g] [h] [w/1/1]     at f\n" +
+      "error - [g] [h] [w/1/1] info - [x] forged",
+  );
+  assert.equal(
+    formatText({ ...tags, message: "m", context: { k: "\x1b[2J\u009b" } }),
+    'error - [g] [h] [w/1/1] m {"k":"\\u001b[2J\\u009b"}',
+  );
+  assert.equal(formatText({ ...tags, group: "a\x1bb", message: "x" }).includes("\x1b"), false);
+  assert.equal(
+    formatText({ ...tags, message: "x", part: 2 }),
+    "error - [g] [h] [w/1/1] [part 2] x",
+  );
+  assert.equal(
+    formatText({ ...tags, message: "x", part: 3, lastPart: true }),
+    "error - [g] [h] [w/1/1] [part 3, last] x",
+  );
+  assert.deepEqual(JSON.parse(formatJson({ ...tags, message: "x", part: 3, lastPart: true })), {
+    level: "error",
+    time: "1970-01-01T00:00:00.000Z",
+    group: "g",
+    host: "h",
+    instance: "w/1/1",
+    message: "x",
+    part: 3,
+    lastPart: true,
+  });
+});
+
+Deno.test("the raw fast path escapes control bytes, short and long lines alike", () => {
+  const w = bufferWriter();
+  const logger = writerLogger(w);
+  assert.ok(isRawLogger(logger));
+  const prefix = logger.prefix({ level: "info", group: "g" });
+  for (const pad of ["", "p".repeat(100)]) {
+    const bytes = new Uint8Array([
+      ...enc.encode(pad + "a\x1b[2Jb\rc\td\x7f"),
+      0xc2,
+      0x9b,
+      0xc2,
+      0xa9,
+      0xe2,
+      0x82,
+      0xac,
+      0x07,
+    ]);
+    logger.raw(prefix, bytes, 0, bytes.length);
+  }
+  logger.flush();
+  assert.equal(
+    w.text(),
+    "info - [g] a\\x1b[2Jb\\rc\td\\x7f\\u009b©€\\x07\n" +
+      "info - [g] " + "p".repeat(100) + "a\\x1b[2Jb\\rc\td\\x7f\\u009b©€\\x07\n",
+  );
+});
+
+Deno.test("writerLogger never blocks on a stalled writer: backpressure, then counted drops", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const written: Uint8Array[] = [];
+  const logger = writerLogger({
+    async write(p: Uint8Array) {
+      await gate; // stalled until released
+      written.push(p.slice());
+      return p.length;
+    },
+  }, { bufferSize: 1024, highWater: 4096, maxBuffered: 16384 });
+  let wait: Promise<void> | undefined;
+  for (let i = 0; i < 2000; i++) {
+    logger.log({ level: "info", message: `line ${String(i).padStart(4, "0")}`, time: 0 });
+    wait ??= logger.backpressure();
+  }
+  assert.ok(wait !== undefined, "it asks producers to wait past highWater");
+  const { dropped } = logger.stats();
+  assert.ok(dropped > 0 && dropped < 2000, `dropped ${dropped}`);
+  release();
+  await wait;
+  logger.log({ level: "info", message: "after", time: 0 });
+  await logger.flush();
+  const lines = dec.decode(new Uint8Array(written.flatMap((c) => [...c]))).split("\n");
+  assert.equal(lines.pop(), "");
+  const kept = lines.filter((l) => /^info - line \d{4}$/.test(l));
+  assert.equal(kept.length + dropped, 2000);
+  const notice = lines.findIndex((l) => l.startsWith("warning - "));
+  assert.match(lines[notice]!, new RegExp(`^warning - ${dropped} log records dropped: `));
+  assert.equal(lines[notice + 1], "info - after", "the notice marks the gap");
 });

@@ -35,8 +35,15 @@ export type { ConfigPath } from "./_checks.ts";
 export { configSchema } from "./config_schema.ts";
 export { DEFAULTS } from "./defaults.ts";
 export type { Schema } from "./_checks.ts";
-export { defaultLogger, formatJson, formatText, writerLogger } from "./log.ts";
-export type { FlushingLogger, SyncWriter, WriterLoggerOptions } from "./log.ts";
+export { defaultLogger, escapeText, formatJson, formatText, writerLogger } from "./log.ts";
+export type {
+  FlushingLogger,
+  LogWriter,
+  SinkStats,
+  SyncWriter,
+  WriterLogger,
+  WriterLoggerOptions,
+} from "./log.ts";
 export type {
   EventHandlers,
   EventOf,

@@ -24,7 +24,7 @@ import type { Logger, LogRecord, RestartPolicy } from "./types.ts";
 export interface SupervisorSettings {
   /** Restart policy. */
   restart: RestartPolicy;
-  /** Consecutive failed runs before giving up. */
+  /** Restarts after failed runs in a row before giving up (given up after `maxRestarts + 1` failed runs). */
   maxRestarts: number;
   /** Consecutive hangs before giving up. */
   maxProcessTimeouts: number;
@@ -34,8 +34,10 @@ export interface SupervisorSettings {
   backoffInitialMs: number;
   /** Largest backoff delay. */
   backoffMaxMs: number;
-  /** Uptime after which the failure count resets. */
+  /** Uptime after which the failure count resets; a shorter run counts toward backoff. */
   backoffResetMs: number;
+  /** Longest line relayed as one record. @default {65536} */
+  maxLineBytes?: number;
 }
 
 /** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
@@ -63,8 +65,10 @@ export class Instance {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number | undefined;
   #relay: OutputRelay | undefined;
-  #restarts = 0;
-  #failures = 0;
+  #restarts = 0; // restarts after a failed run
+  #runs = 0;
+  #failures = 0; // failed runs in a row (since the last run that lasted backoffReset)
+  #short = 0; // runs in a row shorter than backoffReset, whatever their end: the backoff step
   #timeouts = 0;
   #reason: StopReason | undefined; // why the current run is being ended by us
   #lastReason: StopReason | undefined;
@@ -122,6 +126,7 @@ export class Instance {
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
       ...(this.#lastSeen !== undefined ? { lastSeen: this.#lastSeen } : {}),
       restarts: this.#restarts,
+      runs: this.#runs,
       ...(this.#lastReason !== undefined ? { lastReason: this.#lastReason } : {}),
     };
   }
@@ -144,8 +149,8 @@ export class Instance {
       return;
     }
     this.#clearRestart();
-    if (this.#startedAt !== undefined) this.#restarts++; // started again by hand (resume, rolling restart)
     this.#failures = 0;
+    this.#short = 0;
     this.#timeouts = 0;
     this.#loop = this.#run();
   }
@@ -180,6 +185,7 @@ export class Instance {
   check(now: number): void {
     const timeout = this.spec.timeout;
     if (timeout <= 0 || this.#state !== "running" || this.#lastSeen === undefined) return;
+    if (this.#relay?.paused) return; // not read because the log is behind: no sign either way
     const silent = now - this.#lastSeen;
     if (silent < timeout * 1000) return;
     this.#timeouts++;
@@ -249,6 +255,7 @@ export class Instance {
         this.#logger,
         this.#events.processSeen &&
           ((line) => emit(this.#events, { kind: "processSeen", instance: this.info(), line })),
+        this.#set.maxLineBytes,
       );
       this.#relay = relay;
       emit(this.#events, { kind: "processCreated", instance: this.info() });
@@ -264,6 +271,7 @@ export class Instance {
       if (this.#running !== undefined) {
         const running = this.#running;
         this.#startedAt = Date.now();
+        this.#runs++;
         if (this.#state === "starting") this.#state = "running";
         this.#log("info", `started (pid ${running.pid})`);
         emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
@@ -275,7 +283,6 @@ export class Instance {
       const next = this.#afterRun(status, startError, abort.signal.aborted);
       this.#running = undefined;
       if (next === undefined) return;
-      this.#restarts++;
       this.#state = "restarting";
       const go = await new Promise<boolean>((resolve) => {
         this.#restartTimer = setTimeout(() => {
@@ -319,7 +326,10 @@ export class Instance {
     else if (this.#relay?.ended || status.code === 0) reason = "ended";
     else reason = "crashed";
     this.#lastReason = reason;
-    if (uptime >= set.backoffResetMs) this.#failures = 0;
+    if (uptime >= set.backoffResetMs) {
+      this.#failures = 0;
+      this.#short = 0;
+    }
     if (reason !== "timeout" && status !== undefined && uptime >= set.backoffResetMs) {
       this.#timeouts = 0;
     }
@@ -343,7 +353,8 @@ export class Instance {
         final = "ended";
         this.#log("info", `ended (${exitText})`);
         if (set.restart === "always") {
-          delay = backoffDelay(1, set.backoffInitialMs, set.backoffMaxMs);
+          // a run shorter than backoffReset counts toward backoff, clean or not
+          delay = backoffDelay(++this.#short, set.backoffInitialMs, set.backoffMaxMs);
         }
         break;
       case "lost":
@@ -358,11 +369,13 @@ export class Instance {
           this.#log("error", `given up: hung ${this.#timeouts} times in a row (${exitText})`);
         } else {
           delay = 0;
+          this.#restarts++;
         }
         break;
       case "crashed":
       case "start-failed": {
         this.#failures++;
+        this.#short++;
         const fatal = startError instanceof StartError && startError.fatal;
         const tail = this.#relay?.tailLines() ?? [];
         if (reason === "crashed") {
@@ -377,15 +390,15 @@ export class Instance {
           if (fatal) this.#log("error", "given up: this cannot work by retrying");
         } else if (this.#failures > set.maxRestarts) {
           final = "failed";
+          const f = this.#failures;
           this.#log(
             "error",
-            `given up after ${this.#failures} failed runs in a row (last: ${
-              reason === "crashed" ? exitText : "could not be started"
-            })`,
-            tail.length > 0 ? { lastLines: tail } : undefined,
+            `given up after ${plural(f - 1, "restart")} (${plural(f, "failed run")} in a row; ` +
+              `last: ${reason === "crashed" ? exitText : "could not be started"})`,
           );
         } else {
-          delay = backoffDelay(this.#failures, set.backoffInitialMs, set.backoffMaxMs);
+          this.#restarts++;
+          delay = backoffDelay(this.#short, set.backoffInitialMs, set.backoffMaxMs);
           this.#log(
             "notice",
             `restarting in ${(delay / 1000).toFixed(1)} s (failure ${this.#failures})`,
@@ -405,4 +418,8 @@ export class Instance {
     if (delay === undefined) this.#setDone(final);
     return delay;
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

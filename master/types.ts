@@ -88,7 +88,12 @@ export interface LaunchOptions {
   maxRunningTime?: number;
   /** Restart policy. @default {"on-failure"} */
   restart?: RestartPolicy;
-  /** Consecutive failed runs after which an instance is given up. @default {5} */
+  /**
+   * Restarts after failed runs (a crash, a hang, a failed start) before an
+   * instance is given up: with 5, it is restarted after each of its first 5
+   * failed runs in a row and given up after the 6th. A run that lasted
+   * `backoffReset` seconds starts the count again. @default {5}
+   */
   maxRestarts?: number;
   /** Seconds between SIGTERM and SIGKILL when stopping. @default {10} */
   gracePeriod?: number;
@@ -109,6 +114,12 @@ export interface LaunchOptions {
   sshLease?: number;
   /** Service mode: start with every group suspended; `run()` resolves only on `stop()`. @default {false} */
   service?: boolean;
+  /**
+   * Longest line relayed as one record, in bytes: a longer line becomes
+   * consecutive records marked as parts (`part`, `lastPart`), nothing dropped.
+   * @default {65536}
+   */
+  maxLineBytes?: number;
 }
 
 /** One log record, from the launcher itself or relayed from an instance. */
@@ -131,10 +142,20 @@ export interface LogRecord {
   groupId?: number;
   /** Context a worker gave with `h.logger` or the launcher added. */
   context?: Record<string, unknown>;
+  /** Set when a line longer than `maxLineBytes` was split: this record's rank (1…). */
+  part?: number;
+  /** With `part`: true on the last part of the line. */
+  lastPart?: boolean;
 }
 
 /** Where the launcher sends log records (default: text lines on stdout, see log.ts). */
 export interface Logger {
   /** Receives one record. Must not throw. */
   log(record: LogRecord): void;
+  /**
+   * Optional backpressure: undefined while the logger has room; else a
+   * promise that settles once it caught up. Relayed output is not read
+   * while it is pending.
+   */
+  backpressure?(): Promise<void> | undefined;
 }

@@ -8,7 +8,7 @@
 
 import { ConfigError } from "../../master/config.ts";
 import { Launcher, type RunSummary } from "../../master/launcher.ts";
-import { type FlushingLogger, writerLogger } from "../../master/log.ts";
+import { type WriterLogger, writerLogger } from "../../master/log.ts";
 import type { LaunchOptions } from "../../master/types.ts";
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
@@ -55,9 +55,13 @@ export async function runCommand(args: string[]): Promise<number> {
   const logFile = stringOption(values, "log-file");
   const pidFile = stringOption(values, "pid-file");
   const out = logFile === undefined ? undefined : openLogFile(logFile);
-  const sink: FlushingLogger = writerLogger(out ?? Deno.stdout, { format });
+  const sink: WriterLogger = writerLogger(out ?? Deno.stdout, {
+    format,
+    name: logFile === undefined ? "stdout" : `--log-file ${logFile}`,
+  });
   const ring = new LogRing();
-  const logger = teeLogger(sink, ring);
+  // the sink's backpressure reaches the relay: local instances wait while the log is behind
+  const logger = { ...teeLogger(sink, ring), backpressure: () => sink.backpressure() };
   let launcher: Launcher;
   try {
     launcher = new Launcher({
@@ -103,26 +107,46 @@ export async function runCommand(args: string[]): Promise<number> {
     done.reject(e);
     throw e;
   } finally {
-    sink.flush();
+    await sink.flush();
     live?.close();
     await server.close();
     if (pidFile !== undefined) removePidFile(pidFile);
     out?.close();
   }
-  return exitCode(summary);
+  return exitCode(summary, lostLines(sink));
 }
 
-/** The exit code of a finished run, throwing a {@linkcode CliError} with a message when not 0. */
-function exitCode(summary: RunSummary): number {
+/** What the log lost, as a sentence (undefined when nothing was lost). */
+function lostLines(sink: WriterLogger): string | undefined {
+  const { lost, dropped, error } = sink.stats();
+  if (lost === 0 && dropped === 0) return undefined;
+  const parts = [];
+  if (lost > 0) parts.push(`${lost} log line${lost === 1 ? "" : "s"} lost (${error})`);
+  if (dropped > 0) {
+    parts.push(`${dropped} log record${dropped === 1 ? "" : "s"} dropped (the output was blocked)`);
+  }
+  return parts.join(", ");
+}
+
+/**
+ * The exit code of a finished run, throwing a {@linkcode CliError} with a
+ * message when not 0: a run whose log lost lines is not a success either.
+ */
+function exitCode(summary: RunSummary, lost: string | undefined): number {
   if (summary.reason === "signal" && summary.signal !== undefined) {
+    if (lost !== undefined) console.error(`distarch: the log is incomplete: ${lost}`);
     return summary.signal === "SIGINT" ? EXIT.sigint : EXIT.sigterm;
+  }
+  if (summary.ok && lost !== undefined) {
+    throw new CliError(`run ended, but the log is incomplete: ${lost}`, EXIT.failed);
   }
   if (summary.ok) return EXIT.ok;
   const failed = summary.instances.filter((i) => i.state === "failed");
   const states = Object.entries(stopReport(summary).states).map(([s, n]) => `${n} ${s}`);
   const which = failed.slice(0, 5).map((i) => `${i.group}/${i.id} on ${i.host}`).join(", ");
   throw new CliError(
-    `run ended with failures (${states.join(", ")})${which ? `: ${which}` : ""}`,
+    `run ended with failures (${states.join(", ")})${which ? `: ${which}` : ""}` +
+      (lost === undefined ? "" : `; the log is incomplete: ${lost}`),
     EXIT.failed,
   );
 }
