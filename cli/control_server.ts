@@ -8,6 +8,7 @@
 
 import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
+import { checkSocketDir, checkSocketFile, socketDir } from "./_socket_guard.ts";
 
 /** The handle a request handler answers through. */
 export interface Reply {
@@ -60,7 +61,8 @@ export class ControlServer implements AsyncDisposable {
 
   /**
    * Binds `path` and starts serving. Throws a {@linkcode CliError} (exit 4)
-   * when a master already answers there, or when `path` is not a socket.
+   * when a master already answers there, when `path` is not a socket of this
+   * user, or when its directory is not this user's alone (see _socket_guard.ts).
    */
   static async listen(
     path: string,
@@ -68,8 +70,9 @@ export class ControlServer implements AsyncDisposable {
     options: ControlServerOptions = {},
   ): Promise<ControlServer> {
     const { closeTimeout = 5000 } = options;
-    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+    const dir = socketDir(path);
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    checkSocketDir(dir);
     let listener: Deno.Listener;
     try {
       listener = Deno.listen({ transport: "unix", path });
@@ -178,13 +181,7 @@ export class ControlServer implements AsyncDisposable {
 
 /** Throws when a master answers on `path`, or `path` is not a socket; returns when it is stale. */
 async function refuseIfLive(path: string): Promise<void> {
-  const info = await Deno.lstat(path);
-  if (!info.isSocket) {
-    throw new CliError(
-      `cannot use ${path} as control socket: it exists and is not a socket`,
-      EXIT.socket,
-    );
-  }
+  checkSocketFile(path);
   let conn: Deno.Conn;
   try {
     conn = await Deno.connect({ transport: "unix", path });
