@@ -6,7 +6,7 @@
  * @module
  */
 
-import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
+import { JsonLineWriter, LineTooLongError, readJsonLines, readLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
 import { checkSocketDir, checkSocketFile, socketDir } from "./_socket_guard.ts";
 
@@ -16,6 +16,8 @@ export interface Reply {
   send(value: unknown): Promise<void>;
   /** Lines queued, not yet written (a slow follower). */
   readonly pending: number;
+  /** Bytes queued, not yet written. */
+  readonly pendingBytes: number;
   /** Aborted when the client hangs up or the server closes. */
   readonly signal: AbortSignal;
 }
@@ -27,6 +29,31 @@ export type RequestHandler = (request: unknown, reply: Reply) => Promise<void>;
 export interface ControlServerOptions {
   /** Milliseconds `close()` waits for requests in progress. @default {5000} */
   closeTimeout?: number;
+  /** Longest request line, in bytes; longer is answered with an error. @default {1 MiB} */
+  maxRequest?: number;
+  /** Milliseconds a client has to send its request line. @default {10000} */
+  requestTimeout?: number;
+  /** Milliseconds an answer may wait for a client that does not read it. @default {10000} */
+  writeTimeout?: number;
+}
+
+type Limits = Required<Omit<ControlServerOptions, "closeTimeout">>;
+
+/** Resolves to what `p` resolves to, or to `undefined` after `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function mebibytes(n: number): string {
+  return n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : `${n} bytes`;
 }
 
 /** A listening control socket. */
@@ -36,6 +63,7 @@ export class ControlServer implements AsyncDisposable {
   readonly #ino: number | null;
   readonly #handler: RequestHandler;
   readonly #closeTimeout: number;
+  readonly #limits: Limits;
   readonly #closing = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   #accepting: Promise<void> | undefined;
@@ -46,11 +74,13 @@ export class ControlServer implements AsyncDisposable {
     path: string,
     handler: RequestHandler,
     closeTimeout: number,
+    limits: Limits,
   ) {
     this.#listener = listener;
     this.#path = path;
     this.#handler = handler;
     this.#closeTimeout = closeTimeout;
+    this.#limits = limits;
     this.#ino = Deno.statSync(path).ino;
   }
 
@@ -69,7 +99,12 @@ export class ControlServer implements AsyncDisposable {
     handler: RequestHandler,
     options: ControlServerOptions = {},
   ): Promise<ControlServer> {
-    const { closeTimeout = 5000 } = options;
+    const {
+      closeTimeout = 5000,
+      maxRequest = 1 << 20,
+      requestTimeout = 10_000,
+      writeTimeout = 10_000,
+    } = options;
     const dir = socketDir(path);
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     checkSocketDir(dir);
@@ -87,7 +122,11 @@ export class ControlServer implements AsyncDisposable {
       listener = Deno.listen({ transport: "unix", path });
     }
     Deno.chmodSync(path, 0o600); // same tick as the bind: no request is served before
-    const server = new ControlServer(listener, path, handler, closeTimeout);
+    const server = new ControlServer(listener, path, handler, closeTimeout, {
+      maxRequest,
+      requestTimeout,
+      writeTimeout,
+    });
     server.#accepting = server.#accept();
     return server;
   }
@@ -112,36 +151,64 @@ export class ControlServer implements AsyncDisposable {
       get pending() {
         return writer.pending;
       },
+      get pendingBytes() {
+        return writer.pendingBytes;
+      },
       signal,
     };
-    const lines = readJsonLines(conn.readable);
+    const lines = readLines(conn.readable, { maxLine: this.#limits.maxRequest });
     try {
-      const first = await lines.next().catch((e) => ({ error: e }));
-      if ("error" in first) {
-        await reply.send({ ok: false, error: `bad request: ${first.error}` });
-        return;
-      }
-      if (first.done) return;
-      // watch for the client hanging up while the handler runs
+      const request = await this.#readRequest(lines);
+      if (request === undefined) return;
+      if ("error" in request) return void await reply.send({ ok: false, error: request.error });
+      // watch for the client hanging up while the handler runs (what it sends is dropped)
       void (async () => {
         try {
           while (!(await lines.next()).done);
         } catch {
-          // reset by peer
+          // reset by peer, or too long a line
         }
         hangup.abort();
       })();
-      await this.#handler(first.value, reply).catch((e) =>
+      await this.#handler(request.value, reply).catch((e) =>
         reply.send({ ok: false, error: e instanceof Error ? e.message : String(e) })
       );
-      await writer.drain();
     } finally {
+      // a client that does not read its answer does not keep the connection forever
+      await within(writer.drain(), this.#limits.writeTimeout);
       hangup.abort();
       try {
         conn.close();
       } catch {
         // already closed
       }
+    }
+  }
+
+  /** The request line, parsed; an error to answer; `undefined` when the client left. */
+  async #readRequest(
+    lines: AsyncGenerator<Uint8Array>,
+  ): Promise<{ value: unknown } | { error: string } | undefined> {
+    const { maxRequest, requestTimeout } = this.#limits;
+    const next = lines.next();
+    next.catch(() => {}); // after a timeout nobody waits for it
+    const first = await within(next.then((r) => r, (e) => ({ error: e })), requestTimeout);
+    if (first === undefined) {
+      return { error: `no request within ${requestTimeout / 1000} s; closing the connection` };
+    }
+    if ("error" in first) {
+      if (first.error instanceof LineTooLongError) {
+        return { error: `bad request: request longer than ${mebibytes(maxRequest)}` };
+      }
+      return undefined; // reset by peer
+    }
+    if (first.done) return undefined;
+    const text = new TextDecoder().decode(first.value);
+    try {
+      return { value: JSON.parse(text) };
+    } catch (e) {
+      const head = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+      return { error: `bad request: not JSON (${e instanceof Error ? e.message : e}): ${head}` };
     }
   }
 

@@ -5,7 +5,8 @@
  */
 
 import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
-import { distarch, ROOT, tempDir } from "../cli/_testing.ts";
+import { distarch, type Master, ROOT, startMaster, tempDir } from "../cli/_testing.ts";
+import { assertNoneLeft, killMarked, marker, waitFor } from "./_helpers.ts";
 
 const NOBODY = 65534;
 
@@ -105,4 +106,150 @@ Deno.test("a command does not trust a socket owned by another user", async () =>
     listener.close();
     await serving.catch(() => {});
   }
+});
+
+/** A master running `fixture` with `params`, tagged with `mark`, on `${dir}/c.sock`. */
+function workerConfig(dir: string, mark: string, fixture: string, params: string): string {
+  const file = `${dir}/w.yaml`;
+  Deno.writeTextFileSync(
+    file,
+    `groups:
+  - name: W
+    command: ${ROOT}tests/fixtures/${fixture}
+    params: ${params}
+    env: { DISTARCH_TEST_MARK: ${mark} }
+    processes: [{ type: local, instances: 1 }]
+  - name: Idle # keeps the master running once W has ended
+    command: ${ROOT}tests/fixtures/w_sleep.ts
+    params: { sleep: 600 }
+    env: { DISTARCH_TEST_MARK: ${mark} }
+    processes: [{ type: local, instances: 1 }]
+restart: never
+gracePeriod: 2
+`,
+  );
+  return file;
+}
+
+/** Resident memory of a process, in MiB. */
+function rssMiB(pid: number): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
+  return Number(m?.[1]) / 1024;
+}
+
+/** Everything the master sends on `conn` until it closes it (at most `max` bytes kept). */
+async function readAll(conn: Deno.Conn, max = 1 << 20): Promise<string> {
+  const dec = new TextDecoder();
+  let text = "";
+  try {
+    for await (const chunk of conn.readable) {
+      text = (text + dec.decode(chunk, { stream: true })).slice(-max);
+    }
+  } catch {
+    // reset by the master
+  }
+  return text;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+}
+
+async function withMaster(
+  fixture: string,
+  params: string,
+  fn: (sock: string, master: Master) => Promise<void>,
+): Promise<void> {
+  using dir = tempDir();
+  const mark = marker();
+  const sock = `${dir.path}/c.sock`;
+  await using master = await startMaster(
+    [workerConfig(dir.path, mark, fixture, params)],
+    sock,
+  );
+  try {
+    await fn(sock, master);
+    eq((await distarch(["stop", "--socket", sock])).code, 0);
+    eq(await master.exit(), 0, master.stderr());
+    await assertNoneLeft(mark);
+  } finally {
+    killMarked(mark);
+  }
+}
+
+Deno.test("a 100 MB request line is refused as it is read, with little memory", async () => {
+  await withMaster("w_sleep.ts", "{ sleep: 600 }", async (sock, master) => {
+    const pid = master.child.pid;
+    const before = rssMiB(pid);
+    let peak = before;
+    const watch = setInterval(() => peak = Math.max(peak, rssMiB(pid)), 20);
+    const conn = await Deno.connect({ transport: "unix", path: sock });
+    const answer = readAll(conn);
+    const mib = new TextEncoder().encode("a".repeat(1 << 20));
+    const t0 = Date.now();
+    let sent = 0;
+    try {
+      for (; sent < 100; sent++) await conn.write(mib);
+    } catch {
+      // the master closed the connection: expected
+    }
+    const text = await answer;
+    clearInterval(watch);
+    closeQuietly(conn);
+    ok(sent < 100, `the master read all ${sent} MiB`);
+    const reply = JSON.parse(text.trim());
+    eq(reply.ok, false);
+    match(reply.error, /request longer than 1 MiB/);
+    ok(peak - before < 64, `master RSS went from ${before} to ${peak} MiB`);
+    ok(Date.now() - t0 < 10_000);
+    eq((await distarch(["ps", "--socket", sock])).code, 0, "the master still answers");
+  });
+});
+
+Deno.test("malformed JSON is answered with ok:false; an idle connection is closed", async () => {
+  await withMaster("w_sleep.ts", "{ sleep: 600 }", async (sock) => {
+    const conn = await Deno.connect({ transport: "unix", path: sock });
+    await conn.write(new TextEncoder().encode("{not json\n"));
+    const reply = JSON.parse((await readAll(conn)).trim());
+    closeQuietly(conn);
+    eq(reply.ok, false);
+    match(reply.error, /bad request: not JSON/);
+
+    const idle = await Deno.connect({ transport: "unix", path: sock });
+    const t0 = Date.now();
+    const timer = setTimeout(() => idle.close(), 30_000);
+    const said = await readAll(idle);
+    clearTimeout(timer);
+    closeQuietly(idle);
+    ok(Date.now() - t0 < 25_000, "closed by the master, not by the test");
+    match(JSON.parse(said.trim()).error, /no request within 10 s/);
+  });
+});
+
+Deno.test("a logs -f client that never reads is dropped once 4 MiB behind, with a message", async () => {
+  // about 300 MB of log lines of 60 kB, as fast as the worker can print them; before, the
+  // master queued up to 10,000 such lines (600 MB) for a client that never reads
+  await withMaster("w_flood.ts", "{ lines: 5000, width: 60000 }", async (sock, master) => {
+    const conn = await Deno.connect({ transport: "unix", path: sock });
+    await conn.write(new TextEncoder().encode('{"cmd":"logs","follow":true,"lines":0}\n'));
+    await waitFor(
+      async () => {
+        const ps = await distarch(["ps", "--json", "--socket", sock]);
+        eq(ps.code, 0, ps.stderr);
+        return JSON.parse(ps.stdout)[0]?.state === "ended";
+      },
+      60_000,
+      "the flood to end",
+    );
+    const timer = setTimeout(() => closeQuietly(conn), 30_000);
+    const text = await readAll(conn, 4096); // only now do we read: the master closed it
+    clearTimeout(timer);
+    closeQuietly(conn);
+    match(text, /"ok":false,"error":"dropped: this client fell more than 4 MiB behind/);
+    await waitFor(() => master.stdout().includes('dropped a "logs -f" client'), 5000);
+  });
 });
