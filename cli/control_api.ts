@@ -76,10 +76,14 @@ async function answer(ctx: ControlContext, req: ControlRequest, reply: Reply): P
       return void await reply.send({ ok: true, message: `suspended ${what}` });
     }
     case "resume": {
-      if (req.group === undefined) launcher.resumeAll();
-      else launcher.resumeGroup(req.group);
+      const started = req.group === undefined
+        ? launcher.resumeAll()
+        : launcher.resumeGroup(req.group);
       const what = req.group === undefined ? "every group" : `group ${JSON.stringify(req.group)}`;
-      return void await reply.send({ ok: true, message: `resumed ${what}` });
+      const message = started === 0
+        ? `nothing to resume: no instance of ${what} is suspended`
+        : `resumed ${what} (${started} instance${started === 1 ? "" : "s"} started)`;
+      return void await reply.send({ ok: true, message });
     }
     case "scale":
       await launcher.scaleGroup(req.group, req.instances);

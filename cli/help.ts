@@ -24,7 +24,7 @@ Commands:
   ps [--json]           list the instances of the running master
   suspend GROUP|--all [--force]   stop a group's instances and keep them stopped
   resume GROUP|--all    start a suspended group again
-  scale GROUP N         run N instances per host of GROUP
+  scale GROUP N         run N (0 to 10000) instances per host of GROUP; 0 stops them all
   restart GROUP [--alive-timeout S]   rolling restart, one instance at a time
   stop                  stop the master gracefully; wait and report
   logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f

@@ -20,7 +20,7 @@ export async function logsCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
   } as const;
   const { values, positionals } = parseCommand("logs", args, spec, 1);
-  const lines = numberOption(values, "lines", { integer: true });
+  const lines = numberOption(values, "lines", { integer: true, label: "-n/--lines" });
   const group = positionals[0];
   const fmt = values.json === true ? formatJson : formatText;
   const path = socketPath({ option: stringOption(values, "socket") });
