@@ -7,6 +7,7 @@
 
 import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
+import { escapeControls } from "./_escape.ts";
 import { checkSocketDir, checkSocketFile, socketDir } from "./_socket_guard.ts";
 import type { ControlRequest, ControlResponse } from "./control_protocol.ts";
 
@@ -60,7 +61,9 @@ export async function controlOnce(
   request: ControlRequest,
 ): Promise<Exclude<ControlResponse, { ok: false }>> {
   for await (const line of control(path, request)) {
-    if ("ok" in line && line.ok === false) throw new CliError(line.error, EXIT.failed);
+    if ("ok" in line && line.ok === false) {
+      throw new CliError(escapeControls(String(line.error)), EXIT.failed);
+    }
     return line as Exclude<ControlResponse, { ok: false }>;
   }
   throw new CliError(

@@ -7,6 +7,7 @@
 
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
+import { escapeControls } from "../_escape.ts";
 import { MAX_INSTANCES } from "../../master/launcher.ts";
 import { controlOnce } from "../control_client.ts";
 import type { ControlRequest } from "../control_protocol.ts";
@@ -100,6 +101,6 @@ export async function stopCommand(args: string[]): Promise<number> {
 }
 
 function say(res: object): number {
-  if ("message" in res && typeof res.message === "string") console.log(res.message);
+  if ("message" in res && typeof res.message === "string") console.log(escapeControls(res.message));
   return EXIT.ok;
 }

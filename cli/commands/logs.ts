@@ -6,7 +6,9 @@
  */
 
 import { formatJson, formatText } from "../../master/log.ts";
+import type { LogRecord } from "../../master/types.ts";
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
+import { escapeControls } from "../_escape.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { control } from "../control_client.ts";
 import { socketPath } from "../socket_path.ts";
@@ -22,7 +24,8 @@ export async function logsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("logs", args, spec, 1);
   const lines = numberOption(values, "lines", { integer: true, label: "-n/--lines" });
   const group = positionals[0];
-  const fmt = values.json === true ? formatJson : formatText;
+  // JSON escapes control characters itself; text lines get them shown as \x1b
+  const fmt = values.json === true ? formatJson : (r: LogRecord) => escapeControls(formatText(r));
   const path = socketPath({ option: stringOption(values, "socket") });
   const encoder = new TextEncoder();
   const stream = control(path, {
@@ -38,7 +41,7 @@ export async function logsCommand(args: string[]): Promise<number> {
       } catch {
         return EXIT.ok; // our reader went away (e.g. `| head`)
       }
-    } else if (line.ok === false) throw new CliError(line.error, EXIT.failed);
+    } else if (line.ok === false) throw new CliError(escapeControls(line.error), EXIT.failed);
   }
   return EXIT.ok;
 }
