@@ -34,6 +34,7 @@ gracePeriod: 1
 
   const logs = await distarch(["logs", "--socket", sock]);
   eq(logs.code, 0, logs.stderr);
+  // deno-lint-ignore no-control-regex
   ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(logs.stdout), JSON.stringify(logs.stdout));
   match(logs.stdout, /\[Red\\x1b\[31m\] .* evil \\x1b\]0;pwned\\x07\\x1b\[2J\\rhidden \\x9b end\n/);
   const json = await distarch(["logs", "--json", "--socket", sock]);
