@@ -29,6 +29,8 @@ Commands:
   stop                  stop the master gracefully; wait and report
   logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f
 
+distarch --version prints the version.
+
 Every command but validate/schema takes --socket PATH (or $DISTARCH_SOCKET);
 default: $XDG_RUNTIME_DIR/distarch/control.sock, else /tmp/distarch-<uid>/control.sock.
 
