@@ -35,5 +35,6 @@ Every command but validate/schema takes --socket PATH (or $DISTARCH_SOCKET);
 default: $XDG_RUNTIME_DIR/distarch/control.sock, else /tmp/distarch-<uid>/control.sock.
 
 Exit codes: 0 ok; 1 run ended with failures / request refused; 2 usage;
-3 config invalid; 4 no master on the socket, or one already runs there;
+3 config invalid; 4 no master on the socket, one already runs there, or the
+socket's directory is not yours alone;
 130/143 run stopped by SIGINT/SIGTERM. See docs/cli.md.`;
