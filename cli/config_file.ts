@@ -5,7 +5,15 @@
  * @module
  */
 
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "npm:yaml@2.9.1";
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from "npm:yaml@2.9.1";
 import { type Config, ConfigError, type ConfigPath, validateConfig } from "../master/config.ts";
 
 /** The config file `run` and `validate` read when none is given. */
