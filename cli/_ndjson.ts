@@ -109,6 +109,7 @@ export class JsonLineWriter {
   #pending = 0;
   #pendingBytes = 0;
   #failed = false;
+  #progress = Date.now();
 
   /** Wraps `writer` (a `Deno.Conn`, for instance). */
   constructor(writer: { write(p: Uint8Array): Promise<number> }) {
@@ -135,9 +136,29 @@ export class JsonLineWriter {
     return this.#chain;
   }
 
+  /**
+   * Resolves `true` once every queued line is written, or `false` as soon as
+   * nothing could be written for `stallMs` (a peer that does not read): a
+   * slow reader is waited for, one that stopped reading is not.
+   */
+  async drainUnlessStalled(stallMs: number): Promise<boolean> {
+    const drained = this.#chain.then(() => true);
+    while (this.#pending > 0) {
+      const wait = Math.max(10, this.#progress + stallMs - Date.now());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const tick = new Promise<false>((r) => timer = setTimeout(() => r(false), wait));
+      const done = await Promise.race([drained, tick]);
+      clearTimeout(timer);
+      if (done) return true;
+      if (this.#pending > 0 && Date.now() - this.#progress >= stallMs) return false;
+    }
+    return true;
+  }
+
   /** Queues `value` as one line; resolves once written (never rejects). */
   send(value: unknown): Promise<void> {
     const bytes = this.#encoder.encode(JSON.stringify(value) + "\n");
+    if (this.#pending === 0) this.#progress = Date.now();
     this.#pending++;
     this.#pendingBytes += bytes.length;
     this.#chain = this.#chain.then(async () => {
@@ -148,6 +169,7 @@ export class JsonLineWriter {
           const n = await this.#writer.write(bytes.subarray(off));
           off += n;
           this.#pendingBytes -= n;
+          this.#progress = Date.now();
         }
       } catch {
         this.#failed = true;

@@ -65,3 +65,16 @@ Deno.test("JsonLineWriter counts the bytes it has not written yet", async () => 
   await w.drain();
   eq(w.pendingBytes, 0);
 });
+
+Deno.test("JsonLineWriter.drainUnlessStalled() waits for a slow reader, not for a stopped one", async () => {
+  const slow = new JsonLineWriter({
+    write: (p) => new Promise((r) => setTimeout(() => r(Math.min(p.length, 2)), 20)),
+  });
+  void slow.send("abcdefgh"); // 11 bytes, 2 every 20 ms: 120 ms in all, never 50 ms without progress
+  eq(await slow.drainUnlessStalled(50), true);
+  const stopped = new JsonLineWriter({ write: () => new Promise<number>(() => {}) });
+  void stopped.send("x");
+  const t0 = Date.now();
+  eq(await stopped.drainUnlessStalled(50), false);
+  ok(Date.now() - t0 < 1000);
+});

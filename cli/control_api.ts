@@ -27,8 +27,8 @@ export interface ControlContext {
   logger?: Logger;
 }
 
-/** How long the kept lines `logs` sends first may wait for a client that does not read (ms). */
-const STALL_MS = 30_000;
+/** How long the kept lines `logs` sends first wait for a client that reads none of them (ms). */
+const STALL_MS = 60_000;
 
 /** Counts instances per final state. */
 export function stopReport(summary: RunSummary): StopReport {
@@ -136,14 +136,10 @@ async function streamLogs(
   const recent = ctx.ring.recent().filter(wanted);
   const tail = req.lines === undefined ? recent : recent.slice(recent.length - req.lines);
   for (const record of req.lines === 0 ? [] : tail) {
-    const sent = reply.send({ record });
+    void reply.send({ record });
     if (reply.pendingBytes <= maxBacklog) continue;
-    // the kept lines are a finite list: wait for the client to read them, not forever
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<"stalled">((r) => timer = setTimeout(() => r("stalled"), STALL_MS));
-    const outcome = await Promise.race([sent, stalled]);
-    clearTimeout(timer);
-    if (outcome === "stalled") return drop();
+    // the kept lines are a finite list: wait for the client to read them, unless it stopped
+    if (!(await reply.drainUnlessStalled(STALL_MS))) return drop();
     if (reply.signal.aborted) return;
   }
   if (!req.follow) return void await reply.send({ ok: true, end: true });

@@ -18,6 +18,8 @@ export interface Reply {
   readonly pending: number;
   /** Bytes queued, not yet written. */
   readonly pendingBytes: number;
+  /** Waits for the queue to empty: `false` once the client read nothing for `stallMs`. */
+  drainUnlessStalled(stallMs: number): Promise<boolean>;
   /** Aborted when the client hangs up or the server closes. */
   readonly signal: AbortSignal;
 }
@@ -33,8 +35,8 @@ export interface ControlServerOptions {
   maxRequest?: number;
   /** Milliseconds a client has to send its request line. @default {10000} */
   requestTimeout?: number;
-  /** Milliseconds an answer may wait for a client that does not read it. @default {10000} */
-  writeTimeout?: number;
+  /** Milliseconds an answer waits for a client that reads none of it. @default {60000} */
+  stallTimeout?: number;
 }
 
 type Limits = Required<Omit<ControlServerOptions, "closeTimeout">>;
@@ -103,7 +105,7 @@ export class ControlServer implements AsyncDisposable {
       closeTimeout = 5000,
       maxRequest = 1 << 20,
       requestTimeout = 10_000,
-      writeTimeout = 10_000,
+      stallTimeout = 60_000,
     } = options;
     const dir = socketDir(path);
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -125,7 +127,7 @@ export class ControlServer implements AsyncDisposable {
     const server = new ControlServer(listener, path, handler, closeTimeout, {
       maxRequest,
       requestTimeout,
-      writeTimeout,
+      stallTimeout,
     });
     server.#accepting = server.#accept();
     return server;
@@ -154,6 +156,7 @@ export class ControlServer implements AsyncDisposable {
       get pendingBytes() {
         return writer.pendingBytes;
       },
+      drainUnlessStalled: (ms) => writer.drainUnlessStalled(ms),
       signal,
     };
     const lines = readLines(conn.readable, { maxLine: this.#limits.maxRequest });
@@ -174,8 +177,8 @@ export class ControlServer implements AsyncDisposable {
         reply.send({ ok: false, error: e instanceof Error ? e.message : String(e) })
       );
     } finally {
-      // a client that does not read its answer does not keep the connection forever
-      await within(writer.drain(), this.#limits.writeTimeout);
+      // a client that stopped reading its answer does not keep the connection forever
+      await writer.drainUnlessStalled(this.#limits.stallTimeout);
       hangup.abort();
       try {
         conn.close();
