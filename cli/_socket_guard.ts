@@ -10,6 +10,7 @@
  */
 
 import { CliError, EXIT } from "./_errors.ts";
+import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
 
 /** The directory part of a socket path. */
 export function socketDir(path: string): string {
@@ -98,4 +99,39 @@ export function checkSocketFile(path: string, uid: number | null = Deno.uid()): 
       EXIT.socket,
     );
   }
+}
+
+/** Throws when a master answers on `path`, or `path` is not a socket; returns when it is stale. */
+export async function refuseIfLive(path: string): Promise<void> {
+  checkSocketFile(path);
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch {
+    return; // nobody listens: a stale file from a master that died
+  }
+  let pid = "";
+  try {
+    await new JsonLineWriter(conn).send({ cmd: "ping" });
+    const timer = setTimeout(() => conn.close(), 1000);
+    for await (const v of readJsonLines(conn.readable)) {
+      const p = (v as { pid?: unknown }).pid;
+      if (typeof p === "number") pid = ` (pid ${p})`;
+      break;
+    }
+    clearTimeout(timer);
+  } catch {
+    // it answered the connect: live enough
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+  throw new CliError(
+    `another master is already running on control socket ${path}${pid}; ` +
+      `stop it with "distarch stop", or use --socket to run a second one`,
+    EXIT.socket,
+  );
 }

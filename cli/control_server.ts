@@ -6,9 +6,9 @@
  * @module
  */
 
-import { JsonLineWriter, LineTooLongError, readJsonLines, readLines } from "./_ndjson.ts";
+import { JsonLineWriter, LineTooLongError, readLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
-import { checkSocketDir, checkSocketFile, socketDir } from "./_socket_guard.ts";
+import { checkSocketDir, refuseIfLive, socketDir } from "./_socket_guard.ts";
 
 /** The handle a request handler answers through. */
 export interface Reply {
@@ -247,39 +247,4 @@ export class ControlServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Throws when a master answers on `path`, or `path` is not a socket; returns when it is stale. */
-async function refuseIfLive(path: string): Promise<void> {
-  checkSocketFile(path);
-  let conn: Deno.Conn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path });
-  } catch {
-    return; // nobody listens: a stale file from a master that died
-  }
-  let pid = "";
-  try {
-    await new JsonLineWriter(conn).send({ cmd: "ping" });
-    const timer = setTimeout(() => conn.close(), 1000);
-    for await (const v of readJsonLines(conn.readable)) {
-      const p = (v as { pid?: unknown }).pid;
-      if (typeof p === "number") pid = ` (pid ${p})`;
-      break;
-    }
-    clearTimeout(timer);
-  } catch {
-    // it answered the connect: live enough
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed by the timer
-    }
-  }
-  throw new CliError(
-    `another master is already running on control socket ${path}${pid}; ` +
-      `stop it with "distarch stop", or use --socket to run a second one`,
-    EXIT.socket,
-  );
 }
