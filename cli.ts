@@ -25,6 +25,11 @@ import {
 import { runCommand } from "./cli/commands/run.ts";
 import { schemaCommand, validateCommand } from "./cli/commands/validate.ts";
 import { USAGE } from "./cli/help.ts";
+// a JSON module, so the version is there however cli.ts was loaded (file, URL, JSR)
+import denoJson from "./deno.json" with { type: "json" };
+
+/** The package version, from deno.json. */
+export const VERSION: string = denoJson.version;
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -47,6 +52,10 @@ export async function main(args: string[]): Promise<number> {
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(USAGE);
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "-V" || name === "version") {
+    console.log(`distarch ${VERSION}`);
+    return EXIT.ok;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {

@@ -50,11 +50,14 @@ export function parseCommand(
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new CliError(`${command}: ${msg}`, EXIT.usage, { cause: e });
+    throw new CliError(`${msg} (see "distarch ${command} --help")`, EXIT.usage, { cause: e });
   }
   if (parsed.positionals.length > maxPositionals) {
     const extra = parsed.positionals.slice(maxPositionals).map((p) => JSON.stringify(p));
-    throw new CliError(`${command}: unexpected argument(s) ${extra.join(" ")}`, EXIT.usage);
+    throw new CliError(
+      `unexpected argument(s) ${extra.join(" ")} (see "distarch ${command} --help")`,
+      EXIT.usage,
+    );
   }
   return {
     values: parsed.values as Record<string, string | boolean | undefined>,
@@ -62,9 +65,23 @@ export function parseCommand(
   };
 }
 
+/** Options of {@linkcode numberOption}. */
+export interface NumberOptions {
+  /** Only integers. @default {false} */
+  integer?: boolean;
+  /** Smallest value. @default {0} */
+  min?: number;
+  /** Largest value. @default {Infinity} */
+  max?: number;
+  /** How the value is named in errors. @default {`--${name}`} */
+  label?: string;
+  /** Said after the range in errors, e.g. what 0 means. @default {""} */
+  hint?: string;
+}
+
 /**
- * Reads option `name` as a number ≥ `min` (an integer when `integer`), or
- * `undefined` when it was not given.
+ * Reads option `name` as a number from `min` to `max` (an integer when
+ * `integer`), or `undefined` when it was not given.
  *
  * @example
  * ```ts
@@ -75,16 +92,20 @@ export function parseCommand(
 export function numberOption(
   values: Record<string, string | boolean | undefined>,
   name: string,
-  options: { integer?: boolean; min?: number } = {},
+  options: NumberOptions = {},
 ): number | undefined {
-  const { integer = false, min = 0 } = options;
+  const { integer = false, min = 0, max = Infinity, label = `--${name}`, hint = "" } = options;
   const raw = values[name];
   if (raw === undefined || typeof raw === "boolean") return undefined;
   const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+  if (
+    raw.trim() === "" || !Number.isFinite(n) || n < min || n > max ||
+    (integer && !Number.isInteger(n))
+  ) {
     const what = integer ? "an integer" : "a number";
+    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
     throw new CliError(
-      `--${name} must be ${what} ≥ ${min}: got ${JSON.stringify(raw)}`,
+      `${label} must be ${what} ${range}${hint ? ` (${hint})` : ""}: got ${JSON.stringify(raw)}`,
       EXIT.usage,
     );
   }

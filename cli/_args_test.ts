@@ -29,13 +29,18 @@ Deno.test("parseCommand() turns an unknown option into a usage error (exit 2)", 
   const e = assertThrows(() => parseCommand("ps", ["--jsn"], {}, 0)) as CliError;
   assertEquals(e instanceof CliError, true);
   assertEquals(e.exitCode, 2);
-  assertEquals(e.message.startsWith("ps: "), true);
+  assertEquals(e.message.startsWith("Unknown option '--jsn'"), true, e.message);
+  assertEquals(
+    e.message.endsWith('(see "distarch ps --help")'),
+    true,
+    "no command prefix: main adds it",
+  );
 });
 
 Deno.test("parseCommand() refuses extra positionals", () => {
   const e = assertThrows(() => parseCommand("stop", ["a"], {}, 0)) as CliError;
   assertEquals(e.exitCode, 2);
-  assertEquals(e.message, 'stop: unexpected argument(s) "a"');
+  assertEquals(e.message, 'unexpected argument(s) "a" (see "distarch stop --help")');
 });
 
 Deno.test("numberOption() checks ranges and integers", () => {
@@ -44,5 +49,9 @@ Deno.test("numberOption() checks ranges and integers", () => {
   const e = assertThrows(() => numberOption({ n: "1.5" }, "n", { integer: true })) as CliError;
   assertEquals(e.message, '--n must be an integer ≥ 0: got "1.5"');
   assertThrows(() => numberOption({ n: "-1" }, "n"));
+  const big = assertThrows(() =>
+    numberOption({ N: "7" }, "N", { integer: true, max: 5, label: "N", hint: "0 stops" })
+  ) as CliError;
+  assertEquals(big.message, 'N must be an integer from 0 to 5 (0 stops): got "7"');
   assertThrows(() => numberOption({ n: "abc" }, "n"));
 });

@@ -64,15 +64,22 @@ export interface Master extends AsyncDisposable {
   exit(ms?: number): Promise<number>;
 }
 
+/** Options of {@linkcode startMaster}. */
+export interface MasterOptions extends CliOptions {
+  /** A command the master is started through, e.g. `["prlimit", "--nofile=256:256"]`. @default {[]} */
+  wrapper?: string[];
+}
+
 /** Starts `cli.ts run args…` and waits until `socket` answers `ps` (or the master ends). */
 export async function startMaster(
   args: string[],
   socket: string,
-  options: CliOptions = {},
+  options: MasterOptions = {},
 ): Promise<Master> {
-  const { cwd = ROOT, env = {}, timeout = 15_000 } = options;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "run", "--socket", socket, ...args],
+  const { cwd = ROOT, env = {}, timeout = 15_000, wrapper = [] } = options;
+  const argv = [Deno.execPath(), "run", "-A", CLI, "run", "--socket", socket, ...args];
+  const child = new Deno.Command(wrapper[0] ?? argv[0]!, {
+    args: [...wrapper.slice(1), ...(wrapper.length > 0 ? argv : argv.slice(1))],
     cwd,
     env,
     stdin: "null",

@@ -6,6 +6,7 @@
  */
 
 import type { Launcher, RunSummary } from "../master/launcher.ts";
+import type { Logger } from "../master/types.ts";
 import { type ControlRequest, parseRequest, type StopReport } from "./control_protocol.ts";
 import type { Reply, RequestHandler } from "./control_server.ts";
 import type { LogRing } from "./log_ring.ts";
@@ -20,9 +21,14 @@ export interface ControlContext {
   done: Promise<RunSummary>;
   /** When the master started (ms since epoch). */
   startedAt: number;
-  /** Lines a slow `logs -f` client may lag behind before it is dropped. @default {10000} */
-  maxLag?: number;
+  /** Bytes a `logs` client may fall behind before it is dropped. @default {4 MiB} */
+  maxBacklog?: number;
+  /** Where the master logs what it does to clients (a dropped follower). */
+  logger?: Logger;
 }
+
+/** How long the kept lines `logs` sends first wait for a client that reads none of them (ms). */
+const STALL_MS = 60_000;
 
 /** Counts instances per final state. */
 export function stopReport(summary: RunSummary): StopReport {
@@ -70,10 +76,14 @@ async function answer(ctx: ControlContext, req: ControlRequest, reply: Reply): P
       return void await reply.send({ ok: true, message: `suspended ${what}` });
     }
     case "resume": {
-      if (req.group === undefined) launcher.resumeAll();
-      else launcher.resumeGroup(req.group);
+      const started = req.group === undefined
+        ? launcher.resumeAll()
+        : launcher.resumeGroup(req.group);
       const what = req.group === undefined ? "every group" : `group ${JSON.stringify(req.group)}`;
-      return void await reply.send({ ok: true, message: `resumed ${what}` });
+      const message = started === 0
+        ? `nothing to resume: no instance of ${what} is suspended`
+        : `resumed ${what} (${started} instance${started === 1 ? "" : "s"} started)`;
+      return void await reply.send({ ok: true, message });
     }
     case "scale":
       await launcher.scaleGroup(req.group, req.instances);
@@ -105,7 +115,7 @@ async function streamLogs(
   req: Extract<ControlRequest, { cmd: "logs" }>,
   reply: Reply,
 ): Promise<void> {
-  const { maxLag = 10_000 } = ctx;
+  const { maxBacklog = 4 << 20 } = ctx;
   const { group } = req;
   if (group !== undefined && !ctx.launcher.groupNames().includes(group)) {
     const known = ctx.launcher.groupNames().join(", ");
@@ -114,16 +124,30 @@ async function streamLogs(
       error: `no group named ${JSON.stringify(group)} (groups: ${known})`,
     });
   }
+  const behind = `dropped: this client fell more than ${maxBacklog >> 20} MiB behind the log`;
+  const drop = () => {
+    void reply.send({ ok: false, error: `${behind}; read faster, or ask for one GROUP` });
+    // later, not from inside the logger that called us
+    setTimeout(() =>
+      ctx.logger?.log({ level: "warning", message: dropped(maxBacklog), time: Date.now() })
+    );
+  };
   const wanted = (r: { group?: string }) => group === undefined || r.group === group;
   const recent = ctx.ring.recent().filter(wanted);
   const tail = req.lines === undefined ? recent : recent.slice(recent.length - req.lines);
-  for (const record of req.lines === 0 ? [] : tail) void reply.send({ record });
+  for (const record of req.lines === 0 ? [] : tail) {
+    void reply.send({ record });
+    if (reply.pendingBytes <= maxBacklog) continue;
+    // the kept lines are a finite list: wait for the client to read them, unless it stopped
+    if (!(await reply.drainUnlessStalled(STALL_MS))) return drop();
+    if (reply.signal.aborted) return;
+  }
   if (!req.follow) return void await reply.send({ ok: true, end: true });
   await new Promise<void>((resolve) => {
     const unfollow = ctx.ring.follow((record) => {
       if (!wanted(record)) return;
-      if (reply.pending > maxLag) {
-        void reply.send({ ok: false, error: `dropped: more than ${maxLag} lines behind` });
+      if (reply.pendingBytes > maxBacklog) {
+        drop();
         finish();
       } else void reply.send({ record });
     });
@@ -135,4 +159,8 @@ async function streamLogs(
     if (reply.signal.aborted) finish();
     else reply.signal.addEventListener("abort", finish);
   });
+}
+
+function dropped(maxBacklog: number): string {
+  return `dropped a "logs -f" client: more than ${maxBacklog >> 20} MiB behind (it does not read)`;
 }

@@ -7,12 +7,15 @@
 
 import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
+import { escapeText } from "../master/log.ts";
+import { checkSocketDir, checkSocketFile, socketDir } from "./_socket_guard.ts";
 import type { ControlRequest, ControlResponse } from "./control_protocol.ts";
 
 /**
  * Sends `request` to the master listening on `path` and yields each line of
  * its answer until it closes the connection. Throws a {@linkcode CliError}
- * (exit 4) when no master answers there.
+ * (exit 4) when no master answers there, or when the socket or its directory
+ * could belong to someone else (see _socket_guard.ts): then it does not connect.
  */
 export async function* control(
   path: string,
@@ -20,8 +23,11 @@ export async function* control(
 ): AsyncGenerator<ControlResponse> {
   let conn: Deno.Conn;
   try {
+    checkSocketDir(socketDir(path));
+    checkSocketFile(path);
     conn = await Deno.connect({ transport: "unix", path });
   } catch (e) {
+    if (e instanceof CliError) throw e;
     const why = e instanceof Deno.errors.NotFound
       ? "no such socket"
       : e instanceof Deno.errors.ConnectionRefused
@@ -55,7 +61,9 @@ export async function controlOnce(
   request: ControlRequest,
 ): Promise<Exclude<ControlResponse, { ok: false }>> {
   for await (const line of control(path, request)) {
-    if ("ok" in line && line.ok === false) throw new CliError(line.error, EXIT.failed);
+    if ("ok" in line && line.ok === false) {
+      throw new CliError(escapeText(String(line.error)), EXIT.failed);
+    }
     return line as Exclude<ControlResponse, { ok: false }>;
   }
   throw new CliError(

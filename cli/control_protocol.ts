@@ -7,6 +7,7 @@
 
 import type { InstanceInfo } from "../master/events.ts";
 import type { LogRecord } from "../master/types.ts";
+import { MAX_INSTANCES } from "../master/config.ts";
 
 /** A request to the master. */
 export type ControlRequest =
@@ -45,8 +46,8 @@ export type ControlResponse =
  * @example
  * ```ts
  * import { parseRequest } from "./control_protocol.ts";
- * parseRequest({ cmd: "scale", group: "g", instances: 0 });
- * // "scale: instances must be an integer ≥ 1"
+ * parseRequest({ cmd: "scale", group: "g", instances: -1 });
+ * // "scale: instances must be an integer from 0 to 10000 (got -1)"
  * ```
  */
 export function parseRequest(value: unknown): ControlRequest | string {
@@ -65,8 +66,13 @@ export function parseRequest(value: unknown): ControlRequest | string {
       return { cmd: "resume", ...(group ? { group } : {}) };
     case "scale":
       if (typeof group !== "string") return "scale: group is required";
-      if (!Number.isInteger(r.instances) || (r.instances as number) < 1) {
-        return "scale: instances must be an integer ≥ 1";
+      if (
+        !Number.isInteger(r.instances) || (r.instances as number) < 0 ||
+        (r.instances as number) > MAX_INSTANCES
+      ) {
+        return `scale: instances must be an integer from 0 to ${MAX_INSTANCES} (got ${
+          JSON.stringify(r.instances)
+        })`;
       }
       return { cmd: "scale", group, instances: r.instances as number };
     case "restart": {

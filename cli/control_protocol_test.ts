@@ -21,8 +21,13 @@ Deno.test("parseRequest() explains what is wrong", () => {
   eq(parseRequest({ cmd: "nope" }), 'unknown command "nope"');
   eq(
     parseRequest({ cmd: "scale", group: "g", instances: 1.5 }),
-    "scale: instances must be an integer ≥ 1",
+    "scale: instances must be an integer from 0 to 10000 (got 1.5)",
   );
+  eq(parseRequest({ cmd: "scale", group: "g", instances: 0 }), {
+    cmd: "scale",
+    group: "g",
+    instances: 0,
+  });
   eq(parseRequest({ cmd: "restart" }), "restart: group is required");
   eq(parseRequest({ cmd: "resume", group: 3 }), "resume: group must be a string");
 });

@@ -6,8 +6,9 @@
  * @module
  */
 
-import { JsonLineWriter, readJsonLines } from "./_ndjson.ts";
+import { JsonLineWriter, LineTooLongError, readLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
+import { checkSocketDir, refuseIfLive, socketDir } from "./_socket_guard.ts";
 
 /** The handle a request handler answers through. */
 export interface Reply {
@@ -15,6 +16,10 @@ export interface Reply {
   send(value: unknown): Promise<void>;
   /** Lines queued, not yet written (a slow follower). */
   readonly pending: number;
+  /** Bytes queued, not yet written. */
+  readonly pendingBytes: number;
+  /** Waits for the queue to empty: `false` once the client read nothing for `stallMs`. */
+  drainUnlessStalled(stallMs: number): Promise<boolean>;
   /** Aborted when the client hangs up or the server closes. */
   readonly signal: AbortSignal;
 }
@@ -26,6 +31,31 @@ export type RequestHandler = (request: unknown, reply: Reply) => Promise<void>;
 export interface ControlServerOptions {
   /** Milliseconds `close()` waits for requests in progress. @default {5000} */
   closeTimeout?: number;
+  /** Longest request line, in bytes; longer is answered with an error. @default {1 MiB} */
+  maxRequest?: number;
+  /** Milliseconds a client has to send its request line. @default {10000} */
+  requestTimeout?: number;
+  /** Milliseconds an answer waits for a client that reads none of it. @default {60000} */
+  stallTimeout?: number;
+}
+
+type Limits = Required<Omit<ControlServerOptions, "closeTimeout">>;
+
+/** Resolves to what `p` resolves to, or to `undefined` after `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function mebibytes(n: number): string {
+  return n % (1 << 20) === 0 ? `${n / (1 << 20)} MiB` : `${n} bytes`;
 }
 
 /** A listening control socket. */
@@ -35,6 +65,7 @@ export class ControlServer implements AsyncDisposable {
   readonly #ino: number | null;
   readonly #handler: RequestHandler;
   readonly #closeTimeout: number;
+  readonly #limits: Limits;
   readonly #closing = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   #accepting: Promise<void> | undefined;
@@ -45,11 +76,13 @@ export class ControlServer implements AsyncDisposable {
     path: string,
     handler: RequestHandler,
     closeTimeout: number,
+    limits: Limits,
   ) {
     this.#listener = listener;
     this.#path = path;
     this.#handler = handler;
     this.#closeTimeout = closeTimeout;
+    this.#limits = limits;
     this.#ino = Deno.statSync(path).ino;
   }
 
@@ -60,16 +93,23 @@ export class ControlServer implements AsyncDisposable {
 
   /**
    * Binds `path` and starts serving. Throws a {@linkcode CliError} (exit 4)
-   * when a master already answers there, or when `path` is not a socket.
+   * when a master already answers there, when `path` is not a socket of this
+   * user, or when its directory is not this user's alone (see _socket_guard.ts).
    */
   static async listen(
     path: string,
     handler: RequestHandler,
     options: ControlServerOptions = {},
   ): Promise<ControlServer> {
-    const { closeTimeout = 5000 } = options;
-    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+    const {
+      closeTimeout = 5000,
+      maxRequest = 1 << 20,
+      requestTimeout = 10_000,
+      stallTimeout = 60_000,
+    } = options;
+    const dir = socketDir(path);
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    checkSocketDir(dir);
     let listener: Deno.Listener;
     try {
       listener = Deno.listen({ transport: "unix", path });
@@ -84,7 +124,11 @@ export class ControlServer implements AsyncDisposable {
       listener = Deno.listen({ transport: "unix", path });
     }
     Deno.chmodSync(path, 0o600); // same tick as the bind: no request is served before
-    const server = new ControlServer(listener, path, handler, closeTimeout);
+    const server = new ControlServer(listener, path, handler, closeTimeout, {
+      maxRequest,
+      requestTimeout,
+      stallTimeout,
+    });
     server.#accepting = server.#accept();
     return server;
   }
@@ -109,36 +153,65 @@ export class ControlServer implements AsyncDisposable {
       get pending() {
         return writer.pending;
       },
+      get pendingBytes() {
+        return writer.pendingBytes;
+      },
+      drainUnlessStalled: (ms) => writer.drainUnlessStalled(ms),
       signal,
     };
-    const lines = readJsonLines(conn.readable);
+    const lines = readLines(conn.readable, { maxLine: this.#limits.maxRequest });
     try {
-      const first = await lines.next().catch((e) => ({ error: e }));
-      if ("error" in first) {
-        await reply.send({ ok: false, error: `bad request: ${first.error}` });
-        return;
-      }
-      if (first.done) return;
-      // watch for the client hanging up while the handler runs
+      const request = await this.#readRequest(lines);
+      if (request === undefined) return;
+      if ("error" in request) return void await reply.send({ ok: false, error: request.error });
+      // watch for the client hanging up while the handler runs (what it sends is dropped)
       void (async () => {
         try {
           while (!(await lines.next()).done);
         } catch {
-          // reset by peer
+          // reset by peer, or too long a line
         }
         hangup.abort();
       })();
-      await this.#handler(first.value, reply).catch((e) =>
+      await this.#handler(request.value, reply).catch((e) =>
         reply.send({ ok: false, error: e instanceof Error ? e.message : String(e) })
       );
-      await writer.drain();
     } finally {
+      // a client that stopped reading its answer does not keep the connection forever
+      await writer.drainUnlessStalled(this.#limits.stallTimeout);
       hangup.abort();
       try {
         conn.close();
       } catch {
         // already closed
       }
+    }
+  }
+
+  /** The request line, parsed; an error to answer; `undefined` when the client left. */
+  async #readRequest(
+    lines: AsyncGenerator<Uint8Array>,
+  ): Promise<{ value: unknown } | { error: string } | undefined> {
+    const { maxRequest, requestTimeout } = this.#limits;
+    const next = lines.next();
+    next.catch(() => {}); // after a timeout nobody waits for it
+    const first = await within(next.then((r) => r, (e) => ({ error: e })), requestTimeout);
+    if (first === undefined) {
+      return { error: `no request within ${requestTimeout / 1000} s; closing the connection` };
+    }
+    if ("error" in first) {
+      if (first.error instanceof LineTooLongError) {
+        return { error: `bad request: request longer than ${mebibytes(maxRequest)}` };
+      }
+      return undefined; // reset by peer
+    }
+    if (first.done) return undefined;
+    const text = new TextDecoder().decode(first.value);
+    try {
+      return { value: JSON.parse(text) };
+    } catch (e) {
+      const head = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+      return { error: `bad request: not JSON (${e instanceof Error ? e.message : e}): ${head}` };
     }
   }
 
@@ -174,45 +247,4 @@ export class ControlServer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Throws when a master answers on `path`, or `path` is not a socket; returns when it is stale. */
-async function refuseIfLive(path: string): Promise<void> {
-  const info = await Deno.lstat(path);
-  if (!info.isSocket) {
-    throw new CliError(
-      `cannot use ${path} as control socket: it exists and is not a socket`,
-      EXIT.socket,
-    );
-  }
-  let conn: Deno.Conn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path });
-  } catch {
-    return; // nobody listens: a stale file from a master that died
-  }
-  let pid = "";
-  try {
-    await new JsonLineWriter(conn).send({ cmd: "ping" });
-    const timer = setTimeout(() => conn.close(), 1000);
-    for await (const v of readJsonLines(conn.readable)) {
-      const p = (v as { pid?: unknown }).pid;
-      if (typeof p === "number") pid = ` (pid ${p})`;
-      break;
-    }
-    clearTimeout(timer);
-  } catch {
-    // it answered the connect: live enough
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed by the timer
-    }
-  }
-  throw new CliError(
-    `another master is already running on control socket ${path}${pid}; ` +
-      `stop it with "distarch stop", or use --socket to run a second one`,
-    EXIT.socket,
-  );
 }

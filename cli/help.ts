@@ -24,14 +24,17 @@ Commands:
   ps [--json]           list the instances of the running master
   suspend GROUP|--all [--force]   stop a group's instances and keep them stopped
   resume GROUP|--all    start a suspended group again
-  scale GROUP N         run N instances per host of GROUP
+  scale GROUP N         run N (0 to 10000) instances per host of GROUP; 0 stops them all
   restart GROUP [--alive-timeout S]   rolling restart, one instance at a time
   stop                  stop the master gracefully; wait and report
   logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f
+
+distarch --version prints the version.
 
 Every command but validate/schema takes --socket PATH (or $DISTARCH_SOCKET);
 default: $XDG_RUNTIME_DIR/distarch/control.sock, else /tmp/distarch-<uid>/control.sock.
 
 Exit codes: 0 ok; 1 run ended with failures / request refused; 2 usage;
-3 config invalid; 4 no master on the socket, or one already runs there;
+3 config invalid; 4 no master on the socket, one already runs there, or the
+socket's directory is not yours alone;
 130/143 run stopped by SIGINT/SIGTERM. See docs/cli.md.`;

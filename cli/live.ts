@@ -7,6 +7,7 @@
  * @module
  */
 
+import { escapeText } from "../master/log.ts";
 import type { InstanceInfo, InstanceState } from "../master/events.ts";
 import type { SyncWriter } from "../master/log.ts";
 
@@ -89,7 +90,7 @@ export interface SummaryContext {
  */
 export function renderSummary(instances: readonly InstanceInfo[], ctx: SummaryContext): string[] {
   const { now, startedAt, width = 120, note = "", color = false } = ctx;
-  const groups = countByGroup(instances);
+  const groups = new Map([...countByGroup(instances)].map(([g, c]) => [escapeText(g), c]));
   const nameWidth = Math.min(30, Math.max(5, ...[...groups.keys()].map((g) => g.length)));
   const header = `distarch · up ${duration(now - startedAt)} · ${instances.length} instances` +
     (note ? ` · ${note}` : "");

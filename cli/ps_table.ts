@@ -5,13 +5,15 @@
  */
 
 import type { InstanceInfo } from "../master/events.ts";
+import { escapeText } from "../master/log.ts";
 import { duration } from "./live.ts";
 
 const HEAD = ["GROUP", "HOST", "ID", "GROUPID", "PID", "STATE", "UPTIME", "RESTARTS", "LAST SEEN"];
 
 /**
  * Formats instances as an aligned text table (no trailing newline); `now`
- * is the master's clock, for uptime and last seen.
+ * is the master's clock, for uptime and last seen. Control characters in
+ * names are escaped (`\x1b`).
  *
  * @example
  * ```ts
@@ -23,12 +25,12 @@ export function psTable(instances: readonly InstanceInfo[], now: number): string
   const rows = instances.map((i) => {
     const live = i.state === "running" || i.state === "starting" || i.state === "stopping";
     return [
-      i.group,
-      i.host,
+      escapeText(i.group),
+      escapeText(i.host),
       String(i.id),
       String(i.groupId),
       live && i.pid !== undefined ? String(i.pid) : "-",
-      i.state === "failed" && i.lastReason ? `failed (${i.lastReason})` : i.state,
+      escapeText(i.state === "failed" && i.lastReason ? `failed (${i.lastReason})` : i.state),
       live && i.startedAt !== undefined ? duration(now - i.startedAt) : "-",
       String(i.restarts),
       i.lastSeen !== undefined ? `${duration(now - i.lastSeen)} ago` : "-",

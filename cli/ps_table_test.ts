@@ -30,3 +30,8 @@ Deno.test("psTable() shows why a failed instance failed", () => {
   const text = psTable([{ ...base, state: "failed", lastReason: "crashed" }], 10_000);
   eq(text.split("\n")[1]?.includes("failed (crashed)"), true);
 });
+
+Deno.test("psTable() escapes control characters in group and host names", () => {
+  const text = psTable([{ ...base, group: "a\x1b[2Jb", host: "h\x9b" }], 10_000);
+  eq(text.split("\n")[1]?.startsWith("a\\x1b[2Jb  h\\x9b  "), true, text);
+});

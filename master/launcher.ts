@@ -5,7 +5,8 @@
  * @module
  */
 
-import { DEFAULTS, validateGroups, validateLaunchOptions } from "./config.ts";
+import { capacityProblem, readCapacity } from "./_limits.ts";
+import { DEFAULTS, MAX_INSTANCES, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
 import { type InstanceSpec, plan, respec } from "./plan.ts";
@@ -63,6 +64,8 @@ export class Launcher {
   readonly #handleSignals: boolean;
   readonly #cwd: string;
   #instances: Instance[] = [];
+  /** Per group, in config order: per slot, the spec new instances of the slot are made from. */
+  #slots = new Map<string, Map<string, InstanceSpec>>();
   #settings: SupervisorSettings | undefined;
   #ops = 0;
   #transports = new Map<string, Transport>();
@@ -126,6 +129,11 @@ export class Launcher {
     this.#reason = "finished";
     this.#signal = undefined;
     this.#suspended = new Set(o.service ? groups.map((g) => g.name) : []);
+    this.#slots = new Map(groups.map((g) => [g.name, new Map()]));
+    for (const spec of specs) {
+      const slots = this.#slots.get(spec.group)!;
+      if (!slots.has(spec.slot)) slots.set(spec.slot, spec);
+    }
     const removeSignals = this.#handleSignals ? this.#listenSignals() : () => {};
     const started = Date.now();
     let tick: ReturnType<typeof setInterval> | undefined;
@@ -136,9 +144,12 @@ export class Launcher {
         instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
       }
       this.#instances = instances;
+      const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
       this.#log(
         "info",
-        `starting ${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`,
+        o.service
+          ? `service mode: ${what}, every group suspended until resumed`
+          : `starting ${what}`,
       );
       emit(this.#events, { kind: "launcherStarting", instances: specs.length });
       tick = setInterval(() => this.#check(started), o.checkInterval * 1000);
@@ -154,7 +165,8 @@ export class Launcher {
         if (this.#instances.some((i) => !i.done)) continue;
         if (this.#stopping !== undefined) break;
         const waiting = o.service || this.#ops > 0 ||
-          this.#instances.some((i) => i.state === "suspended");
+          this.#instances.some((i) => i.state === "suspended") ||
+          this.groupNames().some((g) => !this.#instances.some((i) => i.spec.group === g));
         if (!waiting) break;
         await new Promise<void>((resolve) => this.#wake = resolve);
         this.#wake = undefined;
@@ -264,13 +276,20 @@ export class Launcher {
     await Promise.all(members.map((i) => i.stop("suspended", grace)));
   }
 
-  /** Starts a suspended group's instances again, with their ids. */
-  resumeGroup(name: string): void {
+  /**
+   * Starts a suspended group's instances again, with their ids. Returns how
+   * many were started (0 when none was suspended).
+   */
+  resumeGroup(name: string): number {
     const members = this.#members(name);
     this.#suspended.delete(name);
-    this.#log("notice", `resuming group ${JSON.stringify(name)}`);
-    for (const i of members) if (i.state === "suspended") i.start();
+    const suspended = members.filter((i) => i.state === "suspended");
+    if (suspended.length > 0) {
+      this.#log("notice", `resuming group ${JSON.stringify(name)}`);
+      for (const i of suspended) i.start();
+    }
     this.#wake?.();
+    return suspended.length;
   }
 
   /** Suspends every group. */
@@ -278,44 +297,55 @@ export class Launcher {
     await Promise.all(this.groupNames().map((g) => this.suspendGroup(g, options)));
   }
 
-  /** Resumes every group. */
-  resumeAll(): void {
-    for (const g of this.groupNames()) this.resumeGroup(g);
+  /** Resumes every group; returns how many instances were started. */
+  resumeAll(): number {
+    let started = 0;
+    for (const g of this.groupNames()) started += this.resumeGroup(g);
+    return started;
   }
 
   /**
-   * Changes the number of instances per host of a group at run time. New
-   * instances get the next free ids; when scaling down, the instances with
-   * the highest `groupId` on each host are stopped gracefully and removed.
-   * Instances already running keep the `groupCount` they were started with.
+   * Changes the number of instances per host of a group at run time, from 0
+   * (the group stays known, with no instance, and keeps `run()` waiting like
+   * a suspended group) to {@linkcode MAX_INSTANCES}. New instances get the
+   * next free ids; when scaling down, the instances with the highest
+   * `groupId` on each host are stopped gracefully and removed. Instances
+   * already running keep the `groupCount` they were started with. Throws a
+   * `RangeError` when the number is out of bounds or when this system's
+   * open-files or process limit cannot hold the new local instances.
    */
   async scaleGroup(name: string, instancesPerHost: number): Promise<void> {
-    if (!Number.isInteger(instancesPerHost) || instancesPerHost < 1) {
-      throw new RangeError(
-        `Cannot scale group ${
-          JSON.stringify(name)
-        }: instances must be an integer >= 1, got ${instancesPerHost}`,
-      );
+    const label = `cannot scale group ${JSON.stringify(name)} to ${instancesPerHost} per host`;
+    if (
+      !Number.isInteger(instancesPerHost) || instancesPerHost < 0 ||
+      instancesPerHost > MAX_INSTANCES
+    ) {
+      throw new RangeError(`${label}: it must be an integer from 0 to ${MAX_INSTANCES}`);
     }
     const members = this.#members(name);
     const settings = this.#settings;
     if (settings === undefined) throw new Error("the launcher is not running");
-    const slots = new Map<string, Instance[]>();
-    for (const m of members) {
-      const list = slots.get(m.spec.slot) ?? [];
-      list.push(m);
-      slots.set(m.spec.slot, list);
+    const templates = this.#slots.get(name)!;
+    const slots = new Map<string, Instance[]>([...templates.keys()].map((slot) => [slot, []]));
+    for (const m of members) slots.get(m.spec.slot)!.push(m);
+    let localAdded = 0;
+    for (const [slot, list] of slots) {
+      if (templates.get(slot)!.target.type === "local") {
+        localAdded += Math.max(0, instancesPerHost - list.length);
+      }
     }
+    const problem = capacityProblem(readCapacity(), localAdded);
+    if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);
     const groupCount = slots.size * instancesPerHost;
-    let nextId = Math.max(...this.#instances.map((i) => i.spec.id));
-    let nextGroupId = Math.max(...members.map((i) => i.spec.groupId));
+    let nextId = Math.max(0, ...this.#instances.map((i) => i.spec.id));
+    let nextGroupId = Math.max(0, ...members.map((i) => i.spec.groupId));
     const added: Instance[] = [];
     const removed: Instance[] = [];
-    for (const list of slots.values()) {
+    for (const [slot, list] of slots) {
       list.sort((a, b) => a.spec.groupId - b.spec.groupId);
-      const first = list[0]!;
+      const template = templates.get(slot)!;
       for (let n = list.length; n < instancesPerHost; n++) {
-        const spec = respec(first.spec, ++nextId, ++nextGroupId, groupCount);
+        const spec = respec(template, ++nextId, ++nextGroupId, groupCount);
         const transport = await this.#transportFor(spec.target);
         added.push(new Instance(spec, transport, this.#logger, this.#events, settings));
       }
@@ -379,9 +409,9 @@ export class Launcher {
     }
   }
 
-  /** Names of the groups being run. */
+  /** Names of the groups being run (also those scaled to 0), in config order. */
   groupNames(): string[] {
-    return [...new Set(this.#instances.map((i) => i.spec.group))];
+    return [...this.#slots.keys()];
   }
 
   /** A snapshot of every instance. */
@@ -391,13 +421,12 @@ export class Launcher {
 
   #members(name: string): Instance[] {
     if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
-    const members = this.#instances.filter((i) => i.spec.group === name);
-    if (members.length === 0) {
+    if (!this.#slots.has(name)) {
       throw new Error(
         `no group named ${JSON.stringify(name)} (groups: ${this.groupNames().join(", ")})`,
       );
     }
-    return members;
+    return this.#instances.filter((i) => i.spec.group === name);
   }
 
   #log(level: "info" | "notice" | "warning" | "error", message: string): void {
@@ -412,5 +441,5 @@ function plural(n: number, word: string): string {
 function summarise(infos: InstanceInfo[]): string {
   const counts = new Map<string, number>();
   for (const i of infos) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
-  return [...counts].map(([s, n]) => `${n} ${s}`).join(", ");
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(", ") || "no instance";
 }

@@ -7,6 +7,8 @@
 
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
+import { escapeText } from "../../master/log.ts";
+import { MAX_INSTANCES } from "../../master/config.ts";
 import { controlOnce } from "../control_client.ts";
 import type { ControlRequest } from "../control_protocol.ts";
 import { psTable } from "../ps_table.ts";
@@ -37,10 +39,14 @@ export async function suspendResumeCommand(
   const { values, positionals } = parseCommand(cmd, args, spec, 1);
   const group = positionals[0];
   if ((group === undefined) === (values.all !== true)) {
-    throw new CliError(`${cmd}: give a GROUP or --all`, EXIT.usage);
+    const which = group === undefined ? "missing" : "both";
+    throw new CliError(
+      `give either a GROUP or --all (${which}): distarch ${cmd} GROUP|--all`,
+      EXIT.usage,
+    );
   }
   if (cmd === "resume" && values.force === true) {
-    throw new CliError("resume: --force only applies to suspend", EXIT.usage);
+    throw new CliError("--force only applies to suspend; resume has no --force", EXIT.usage);
   }
   const request: ControlRequest = cmd === "suspend"
     ? { cmd, ...(group ? { group } : {}), force: values.force === true }
@@ -53,9 +59,15 @@ export async function scaleCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("scale", args, SOCKET, 2);
   const [group, n] = positionals;
   if (group === undefined || n === undefined) {
-    throw new CliError("scale: usage: distarch scale GROUP N", EXIT.usage);
+    const missing = group === undefined ? "GROUP and N" : "N";
+    throw new CliError(`missing ${missing}: distarch scale GROUP N`, EXIT.usage);
   }
-  const instances = numberOption({ N: n }, "N", { integer: true, min: 1 })!;
+  const instances = numberOption({ N: n }, "N", {
+    integer: true,
+    max: MAX_INSTANCES,
+    label: "N",
+    hint: "0 stops every instance of the group",
+  })!;
   return say(await controlOnce(pathOf(values), { cmd: "scale", group, instances }));
 }
 
@@ -64,9 +76,11 @@ export async function restartCommand(args: string[]): Promise<number> {
   const spec = { ...SOCKET, "alive-timeout": { type: "string" } } as const;
   const { values, positionals } = parseCommand("restart", args, spec, 1);
   const group = positionals[0];
-  if (group === undefined) throw new CliError("restart: usage: distarch restart GROUP", EXIT.usage);
+  if (group === undefined) {
+    throw new CliError("missing GROUP: distarch restart GROUP [--alive-timeout S]", EXIT.usage);
+  }
   const t = numberOption(values, "alive-timeout");
-  if (t === 0) throw new CliError("--alive-timeout must be > 0", EXIT.usage);
+  if (t === 0) throw new CliError('--alive-timeout must be a number > 0: got "0"', EXIT.usage);
   const request: ControlRequest = { cmd: "restart", group, ...(t ? { aliveTimeout: t } : {}) };
   return say(await controlOnce(pathOf(values), request));
 }
@@ -77,13 +91,16 @@ export async function stopCommand(args: string[]): Promise<number> {
   const res = await controlOnce(pathOf(values), { cmd: "stop" });
   if (!("stopped" in res)) throw new CliError("unexpected answer to stop", EXIT.failed);
   const { ok, reason, states } = res.stopped;
-  const counts = Object.entries(states).map(([s, n]) => `${n} ${s}`).join(", ");
-  if (!ok) throw new CliError(`master stopped (${reason}) with failures: ${counts}`, EXIT.failed);
-  console.log(`master stopped: ${counts || "no instances"}`);
+  const counts = Object.entries(states).map(([s, n]) => `${n} ${s}`).join(", ") ||
+    "no instances";
+  // "stopped" is what stop asked for; any other reason (e.g. max-running-time) came first
+  const why = reason === "stopped" ? "" : ` (it was already ending: ${reason})`;
+  if (!ok) throw new CliError(`master stopped${why} with failures: ${counts}`, EXIT.failed);
+  console.log(`master stopped${why}: ${counts}`);
   return EXIT.ok;
 }
 
 function say(res: object): number {
-  if ("message" in res && typeof res.message === "string") console.log(res.message);
+  if ("message" in res && typeof res.message === "string") console.log(escapeText(res.message));
   return EXIT.ok;
 }

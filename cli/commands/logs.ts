@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatJson, formatText } from "../../master/log.ts";
+import { escapeText, formatJson, formatText } from "../../master/log.ts";
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { control } from "../control_client.ts";
@@ -20,8 +20,9 @@ export async function logsCommand(args: string[]): Promise<number> {
     json: { type: "boolean" },
   } as const;
   const { values, positionals } = parseCommand("logs", args, spec, 1);
-  const lines = numberOption(values, "lines", { integer: true });
+  const lines = numberOption(values, "lines", { integer: true, label: "-n/--lines" });
   const group = positionals[0];
+  // JSON escapes control characters itself; text lines get them shown as \x1b
   const fmt = values.json === true ? formatJson : formatText;
   const path = socketPath({ option: stringOption(values, "socket") });
   const encoder = new TextEncoder();
@@ -38,7 +39,7 @@ export async function logsCommand(args: string[]): Promise<number> {
       } catch {
         return EXIT.ok; // our reader went away (e.g. `| head`)
       }
-    } else if (line.ok === false) throw new CliError(line.error, EXIT.failed);
+    } else if (line.ok === false) throw new CliError(escapeText(line.error), EXIT.failed);
   }
   return EXIT.ok;
 }

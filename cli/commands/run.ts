@@ -85,7 +85,7 @@ export async function runCommand(args: string[]): Promise<number> {
   try {
     server = await ControlServer.listen(
       path,
-      controlHandler({ launcher, ring, done: done.promise, startedAt }),
+      controlHandler({ launcher, ring, done: done.promise, startedAt, logger }),
     );
   } catch (e) {
     out?.close();
