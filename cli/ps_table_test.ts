@@ -33,5 +33,5 @@ Deno.test("psTable() shows why a failed instance failed", () => {
 
 Deno.test("psTable() escapes control characters in group and host names", () => {
   const text = psTable([{ ...base, group: "a\x1b[2Jb", host: "h\x9b" }], 10_000);
-  eq(text.split("\n")[1]?.startsWith("a\\x1b[2Jb  h\\x9b  "), true, text);
+  eq(text.split("\n")[1]?.startsWith("a\\x1b[2Jb  h\\u009b  "), true, text);
 });
