@@ -169,3 +169,27 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "remote: instances the agent stopped because its lease ran out are lost and run again, never ended",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const lease = 2;
+    await withTwo(sshd, { lease }, async (launcher, c) => {
+      // the master's event loop blocked (as by a blocking log sink): no heartbeat goes out, the
+      // agent's lease runs out, it stops the workers, which end cleanly (exit 0) on SIGTERM
+      const end = Date.now() + lease * 1000 + 3000;
+      while (Date.now() < end) { /* blocked */ }
+      await waitFor(() => count(c, /^lost: /) === 2, 10_000, "2 lost records").catch((error) => {
+        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+      });
+      assert.equal(count(c, /^ended /), 0, c.dump());
+      await waitFor(() => count(c, "ready") === 4, 30_000, "2 instances ready again");
+      assert.ok(launcher.list().every((i) => i.state === "running"), c.dump());
+    });
+  },
+});

@@ -49,6 +49,8 @@ export class AgentSession {
   #lastFrame = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #lostReason: string | undefined;
+  /** Set once the agent said it is stopping everything: why. */
+  #dying: string | undefined;
   /** Aborted when the session ends: stops reading the pipes. */
   readonly #stopReading = new AbortController();
   #isReady = false;
@@ -77,7 +79,7 @@ export class AgentSession {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([reading, new Promise((r) => timer = setTimeout(r, DRAIN_MS))]);
       clearTimeout(timer);
-      const why = this.#lostReason ??
+      const why = this.#lostReason ?? this.#dying ??
         `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
           (lastLine(this.#stderr) ? `: ${lastLine(this.#stderr)}` : "");
       this.#end(why);
@@ -99,9 +101,9 @@ export class AgentSession {
     return this.#closed.promise;
   }
 
-  /** True until the session is over. */
+  /** True until the session is over, or its agent said it is stopping: it takes no new instance. */
   get alive(): boolean {
-    return this.#lostReason === undefined;
+    return this.#lostReason === undefined && this.#dying === undefined;
   }
 
   /** What came on stdout before the agent's magic (its head): shell noise, or a launcher's word. */
@@ -208,9 +210,15 @@ export class AgentSession {
       case "exit": {
         const p = this.#keys.get(event.key);
         this.#keys.delete(event.key);
-        p?.exit.resolve({ code: event.code, signal: event.signal });
+        const lost = event.lost ?? this.#dying;
+        p?.exit.resolve({ code: event.code, signal: event.signal, ...(lost ? { lost } : {}) });
         break;
       }
+      case "stopping":
+        // its lease ran out (we could not keep it), or it was told to stop: every instance
+        // it still has is lost, and new ones go to a new session
+        this.#dying ??= `the agent stopped every instance: ${event.reason}`;
+        break;
     }
   }
 
