@@ -9,6 +9,7 @@ import {
   assertNoneLeft,
   type Collector,
   collector,
+  fixture,
   group,
   killMarked,
   marker,
@@ -132,4 +133,62 @@ Deno.test({
     await t.step("its exit is a crash, logged and restarted", () => crashIsSeen("ssh", processes));
     await t.step("stop() ends within the grace period", () => stopIsBounded("ssh", processes));
   },
+});
+
+Deno.test("SIGTERM to a master whose worker's child left its group: it exits within the grace period", async () => {
+  const mark = marker();
+  const groups = [group("E", "t_escapes_group.sh", mark)];
+  const master = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      fixture("t_master.ts"),
+      JSON.stringify(groups),
+      `{"gracePeriod":${GRACE}}`,
+    ],
+    env: { DISTARCH_TEST_MARK: mark },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const messages: string[] = [];
+  const reading = (async () => {
+    for await (const chunk of master.stdout.pipeThrough(new TextDecoderStream())) {
+      for (const line of chunk.split("\n")) {
+        if (line.startsWith("{")) messages.push(JSON.parse(line).message);
+      }
+    }
+  })();
+  const escaped = () =>
+    messages.map((m) => /^escaped (\d+)$/.exec(m)?.[1]).filter((x) => x !== undefined).map(Number);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await waitFor(() => messages.includes("ready") && escaped().length === 1, 20_000, "ready");
+    const t0 = Date.now();
+    master.kill("SIGTERM");
+    const status = await Promise.race([
+      master.status,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 20_000)),
+    ]);
+    const took = Date.now() - t0;
+    assert.ok(status !== undefined, `the master did not exit in 20 s:\n${messages.join("\n")}`);
+    console.log(`master: exited ${took} ms after SIGTERM (grace ${GRACE} s)`);
+    assert.equal(status.code, 0);
+    assert.ok(took < GRACE * 1000 + MARGIN_MS, `took ${took} ms`);
+  } finally {
+    clearTimeout(timer);
+    for (const pid of escaped()) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    try {
+      master.kill("SIGKILL");
+    } catch { /* exited */ }
+    await master.status;
+    await reading.catch(() => {});
+    killMarked(mark);
+    await assertNoneLeft(mark, 10_000);
+  }
 });
