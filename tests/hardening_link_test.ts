@@ -36,10 +36,10 @@ function agentPids(sshd: SshdFixture): number[] {
  */
 async function withTwo(
   sshd: SshdFixture,
-  options: { lease: number; grace?: number; command?: string },
+  options: { lease: number; grace?: number; command?: string; timeout?: number },
   body: (launcher: Launcher, c: Collector, run: Promise<RunSummary>) => Promise<void>,
 ): Promise<void> {
-  const { lease, grace = 1, command = "w_sleep.ts" } = options;
+  const { lease, grace = 1, command = "w_sleep.ts", timeout = 0 } = options;
   const mark = marker();
   const c = collector();
   const launcher = new Launcher({
@@ -52,7 +52,7 @@ async function withTwo(
   const run = launcher.run([
     group("F", command, mark, {
       params: { sleep: 120 },
-      timeout: 0,
+      timeout,
       processes: [sshd.remoteConfig({ instances: 2 })],
     }),
   ]);
@@ -124,13 +124,39 @@ Deno.test({
         }),
     );
 
+    await t.step("hung instances being killed through the frozen agent leave stopping", () =>
+      // the silence timeout (2 s) comes first: SIGTERM and SIGKILL go to the frozen agent
+      withTwo(sshd, { lease: 5, timeout: 2 }, async (launcher, c) => {
+        await frozen(sshd, async (t0) => {
+          await waitFor(() => count(c, /^hung: /) >= 2, 10_000, "2 hung records");
+          await waitFor(
+            () =>
+              count(c, /^started /) >= 4 && launcher.list().every((i) => i.state !== "stopping"),
+            5000 + 8000,
+            "both started again",
+          ).catch((error) => {
+            const states = launcher.list().map((i) => i.state);
+            throw new Error(`${error.message}; states ${states}\n${c.dump()}`, { cause: error });
+          });
+          const ms = Date.now() - t0;
+          console.log(
+            `frozen agent: hung instances started again ${ms} ms after SIGSTOP (lease 5 s)`,
+          );
+        });
+      }));
+
     await t.step(
       "stop() does not wait on the frozen agent longer than the lease",
       () =>
         withTwo(sshd, { lease }, async (launcher, c, run) => {
           await frozen(sshd, async (t0) => {
-            await launcher.stop();
-            const summary = await run;
+            const summary = await within(launcher.stop().then(() => run), 20_000, "stop()")
+              .catch((error) => {
+                const states = launcher.list().map((i) => i.state);
+                throw new Error(`${error.message}; states ${states}\n${c.dump()}`, {
+                  cause: error,
+                });
+              });
             const ms = Date.now() - t0;
             console.log(`frozen agent: stop() took ${ms} ms (lease ${lease} s, grace 1 s)`);
             assert.ok(ms < lease * 1000 + 8000, `stop() took ${ms} ms\n${c.dump()}`);
