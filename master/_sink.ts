@@ -11,6 +11,9 @@
  * @module
  */
 
+import { errorMessage } from "../_shared/errors.ts";
+import { tryWriteAllSync } from "../_shared/write_all.ts";
+
 /** Something bytes can be written to: `write` (preferred, async) or `writeSync`. */
 export type ByteWriter =
   | { write(p: Uint8Array): Promise<number> }
@@ -190,14 +193,14 @@ export class ByteSink {
     const chunk = this.#queue[0]!;
     const w = this.#w;
     if (!("write" in w)) {
-      let off = 0;
       try {
         if (this.#unreported > 0 || this.#torn) this.#recover(w.writeSync.bind(w));
-        while (off < chunk.length) off += w.writeSync(chunk.subarray(off));
-        this.#done(chunk, off);
       } catch (e) {
-        this.#done(chunk, off, e);
+        this.#done(chunk, 0, e);
+        return;
       }
+      const { written, error } = tryWriteAllSync(w, chunk);
+      this.#done(chunk, written, error);
       return undefined;
     }
     return (async () => {
@@ -260,7 +263,7 @@ export class ByteSink {
       this.#stats.lost += lines;
       this.#unreported += lines;
       if (off > 0 ? chunk[off - 1] !== 10 : this.#midLine) this.#torn = true;
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorMessage(error);
       this.#stats.error ??= text;
       if (this.#failing === undefined) {
         this.#failing = text;

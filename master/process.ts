@@ -6,6 +6,8 @@
  * @module
  */
 
+import { backoffDelay } from "../_shared/backoff.ts";
+import { errorMessage } from "../_shared/errors.ts";
 import type { Level } from "../protocol/worker.ts";
 import { OutputRelay } from "./_relay.ts";
 import {
@@ -38,17 +40,6 @@ export interface SupervisorSettings {
   backoffResetMs: number;
   /** Longest line relayed as one record. @default {65536} */
   maxLineBytes?: number;
-}
-
-/** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
-export function backoffDelay(
-  failures: number,
-  initialMs: number,
-  maxMs: number,
-  random: number = Math.random(),
-): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(base * (0.5 + random / 2));
 }
 
 /** One instance under supervision. */
@@ -318,8 +309,7 @@ export class Instance {
         );
       } else {
         reason = "start-failed";
-        const why = startError instanceof Error ? startError.message : String(startError);
-        this.#log("error", `could not be started: ${why}`);
+        this.#log("error", `could not be started: ${errorMessage(startError)}`);
       }
     } else if (this.#reason !== undefined) reason = this.#reason;
     else if (status.lost !== undefined) reason = "lost";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelay } from "./process.ts";
+import { backoffDelay } from "./backoff.ts";
 
 Deno.test("backoffDelay doubles with each failure", () => {
   // random = 1 gives the full (un-jittered) delay
