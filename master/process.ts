@@ -6,8 +6,6 @@
  * @module
  */
 
-import { backoffDelay } from "../_shared/backoff.ts";
-import { errorMessage } from "../_shared/errors.ts";
 import type { Level } from "../protocol/worker.ts";
 import { OutputRelay } from "./_relay.ts";
 import {
@@ -19,25 +17,13 @@ import {
 } from "./events.ts";
 import type { InstanceSpec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
-import { StartError } from "./transports/types.ts";
-import type { Logger, LogRecord, RestartPolicy } from "./types.ts";
+import type { Logger, LogRecord } from "./types.ts";
+import { decide, NO_RUNS, type RestartCounters, type RestartSettings } from "./_restart_policy.ts";
 
 /** Supervision settings, in milliseconds where they are times. */
-export interface SupervisorSettings {
-  /** Restart policy. */
-  restart: RestartPolicy;
-  /** Restarts after failed runs in a row before giving up (given up after `maxRestarts + 1` failed runs). */
-  maxRestarts: number;
-  /** Consecutive hangs before giving up. */
-  maxProcessTimeouts: number;
+export interface SupervisorSettings extends RestartSettings {
   /** SIGTERM → SIGKILL delay. */
   graceMs: number;
-  /** First backoff delay. */
-  backoffInitialMs: number;
-  /** Largest backoff delay. */
-  backoffMaxMs: number;
-  /** Uptime after which the failure count resets; a shorter run counts toward backoff. */
-  backoffResetMs: number;
   /** Longest line relayed as one record. @default {65536} */
   maxLineBytes?: number;
 }
@@ -56,11 +42,8 @@ export class Instance {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number | undefined;
   #relay: OutputRelay | undefined;
-  #restarts = 0; // restarts after a failed run
+  #counters: RestartCounters = NO_RUNS;
   #runs = 0;
-  #failures = 0; // failed runs in a row (since the last run that lasted backoffReset)
-  #short = 0; // runs in a row shorter than backoffReset, whatever their end: the backoff step
-  #timeouts = 0;
   #reason: StopReason | undefined; // why the current run is being ended by us
   #lastReason: StopReason | undefined;
   #loop: Promise<void> = Promise.resolve();
@@ -116,7 +99,7 @@ export class Instance {
       ...(this.#running !== undefined ? { pid: this.#running.pid } : {}),
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
       ...(this.#lastSeen !== undefined ? { lastSeen: this.#lastSeen } : {}),
-      restarts: this.#restarts,
+      restarts: this.#counters.restarts,
       runs: this.#runs,
       ...(this.#lastReason !== undefined ? { lastReason: this.#lastReason } : {}),
     };
@@ -140,9 +123,7 @@ export class Instance {
       return;
     }
     this.#clearRestart();
-    this.#failures = 0;
-    this.#short = 0;
-    this.#timeouts = 0;
+    this.#counters = { ...NO_RUNS, restarts: this.#counters.restarts };
     this.#loop = this.#run();
   }
 
@@ -179,7 +160,8 @@ export class Instance {
     if (this.#relay?.paused) return; // not read because the log is behind: no sign either way
     const silent = now - this.#lastSeen;
     if (silent < timeout * 1000) return;
-    this.#timeouts++;
+    const timeouts = this.#counters.timeouts + 1;
+    this.#counters = { ...this.#counters, timeouts };
     this.#log(
       "warning",
       `hung: no output for ${(silent / 1000).toFixed(1)} s (timeout ${timeout} s), killing it`,
@@ -289,127 +271,38 @@ export class Instance {
 
   #cancelWait: (() => void) | undefined;
 
-  /** Decides what follows a run: a restart delay in ms, or undefined when done. */
+  /** Applies the restart policy to the run that just ended: a restart delay in ms, or undefined when done. */
   #afterRun(
     status: ExitStatus | undefined,
     startError: unknown,
     aborted: boolean,
   ): number | undefined {
-    const set = this.#set;
-    const uptime = this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt;
-    let reason: StopReason;
-    if (status === undefined) {
-      if (aborted || this.#reason !== undefined) {
-        reason = this.#reason ?? "stopped";
-      } else if (startError instanceof StartError && startError.outage) {
-        reason = "lost";
-        this.#log(
-          "warning",
-          `could not be started: ${startError.message}; retrying until it is back`,
-        );
-      } else {
-        reason = "start-failed";
-        this.#log("error", `could not be started: ${errorMessage(startError)}`);
-      }
-    } else if (this.#reason !== undefined) reason = this.#reason;
-    else if (status.lost !== undefined) reason = "lost";
-    else if (this.#relay?.ended || status.code === 0) reason = "ended";
-    else reason = "crashed";
-    this.#lastReason = reason;
-    if (uptime >= set.backoffResetMs) {
-      this.#failures = 0;
-      this.#short = 0;
-    }
-    if (reason !== "timeout" && status !== undefined && uptime >= set.backoffResetMs) {
-      this.#timeouts = 0;
-    }
-    const code = status?.code ?? null;
-    const signal = status?.signal ?? null;
-    const exitText = status === undefined
-      ? ""
-      : signal !== null
-      ? `killed by ${signal}`
-      : `exit code ${code}`;
-
-    let delay: number | undefined;
-    let final: "ended" | "stopped" | "failed" | "suspended" = "stopped";
-    switch (reason) {
-      case "stopped":
-      case "suspended":
-        final = reason;
-        if (status !== undefined) this.#log("info", `${reason} (${exitText})`);
-        break;
-      case "ended":
-        final = "ended";
-        this.#log("info", `ended (${exitText})`);
-        if (set.restart === "always") {
-          // a run shorter than backoffReset counts toward backoff, clean or not
-          delay = backoffDelay(++this.#short, set.backoffInitialMs, set.backoffMaxMs);
-        }
-        break;
-      case "lost":
-        if (status !== undefined) {
-          this.#log("warning", `lost: ${status.lost}; will start it again when the host is back`);
-        }
-        delay = 0; // the transport paces its reconnection attempts
-        break;
-      case "timeout":
-        if (this.#timeouts >= set.maxProcessTimeouts) {
-          final = "failed";
-          this.#log("error", `given up: hung ${this.#timeouts} times in a row (${exitText})`);
-        } else {
-          delay = 0;
-          this.#restarts++;
-        }
-        break;
-      case "crashed":
-      case "start-failed": {
-        this.#failures++;
-        this.#short++;
-        const fatal = startError instanceof StartError && startError.fatal;
-        const tail = this.#relay?.tailLines() ?? [];
-        if (reason === "crashed") {
-          this.#log(
-            "error",
-            `crashed (${exitText})`,
-            tail.length > 0 ? { lastLines: tail } : undefined,
-          );
-        }
-        if (set.restart === "never" || fatal) {
-          final = "failed";
-          if (fatal) this.#log("error", "given up: this cannot work by retrying");
-        } else if (this.#failures > set.maxRestarts) {
-          final = "failed";
-          const f = this.#failures;
-          this.#log(
-            "error",
-            `given up after ${plural(f - 1, "restart")} (${plural(f, "failed run")} in a row; ` +
-              `last: ${reason === "crashed" ? exitText : "could not be started"})`,
-          );
-        } else {
-          this.#restarts++;
-          delay = backoffDelay(this.#short, set.backoffInitialMs, set.backoffMaxMs);
-          this.#log(
-            "notice",
-            `restarting in ${(delay / 1000).toFixed(1)} s (failure ${this.#failures})`,
-          );
-        }
-        break;
-      }
-    }
+    const relay = this.#relay;
+    const d = decide(
+      {
+        status,
+        startError,
+        aborted,
+        requested: this.#reason,
+        endedCleanly: relay?.ended ?? false,
+        startedAt: this.#startedAt,
+        lastLines: () => relay?.tailLines() ?? [],
+      },
+      this.#counters,
+      { settings: this.#set, now: Date.now() },
+    );
+    this.#counters = d.counters;
+    this.#lastReason = d.reason;
+    for (const { level, message, context } of d.logs) this.#log(level, message, context);
     emit(this.#events, {
       kind: "processStopped",
       instance: this.info(),
-      reason,
-      code,
-      signal,
-      willRestart: delay !== undefined,
+      reason: d.reason,
+      code: d.code,
+      signal: d.signal,
+      willRestart: d.delay !== undefined,
     });
-    if (delay === undefined) this.#setDone(final);
-    return delay;
+    if (d.delay === undefined) this.#setDone(d.final);
+    return d.delay;
   }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
