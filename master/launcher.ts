@@ -390,17 +390,20 @@ export class Launcher {
         if (inst.state === "suspended") continue;
         await inst.stop("stopped");
         inst.start();
-        const deadline = Date.now() + aliveTimeout * 1000;
-        while (!inst.alive) {
-          if (Date.now() > deadline || inst.done) {
-            throw new Error(
-              `rolling restart of group ${
-                JSON.stringify(name)
-              } halted: ${inst.spec.label} on ${inst.spec.host} ` +
-                `is not alive after ${aliveTimeout} s (state ${inst.state})`,
-            );
-          }
-          await new Promise((r) => setTimeout(r, 50));
+        const timeout = new AbortController();
+        const timer = setTimeout(() => timeout.abort(), aliveTimeout * 1000);
+        try {
+          await inst.whenAlive(timeout.signal);
+        } catch (cause) {
+          throw new Error(
+            `rolling restart of group ${
+              JSON.stringify(name)
+            } halted: ${inst.spec.label} on ${inst.spec.host} ` +
+              `is not alive after ${aliveTimeout} s (state ${inst.state})`,
+            { cause },
+          );
+        } finally {
+          clearTimeout(timer);
         }
       }
     } finally {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { delay } from "../_shared/delay.ts";
 import type { Level } from "../protocol/worker.ts";
 import { OutputRelay } from "./_relay.ts";
 import {
@@ -38,7 +39,7 @@ export class Instance {
   #state: InstanceState = "pending";
   #running: RunningInstance | undefined;
   #startAbort: AbortController | undefined;
-  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #restartWait: AbortController | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number | undefined;
   #relay: OutputRelay | undefined;
@@ -77,6 +78,40 @@ export class Instance {
   /** True once the current run has printed anything (or pinged). */
   get alive(): boolean {
     return this.#state === "running" && this.#relay?.lastSeen !== undefined;
+  }
+
+  /**
+   * Resolves once {@linkcode Instance.alive} is true: at once when it is,
+   * else when a run has started and printed (or pinged), through restarts.
+   * Rejects when the instance is done first (it will not run again unless
+   * started), or with `signal`'s reason when `signal` aborts first.
+   */
+  whenAlive(signal?: AbortSignal): Promise<void> {
+    if (this.alive) return Promise.resolve();
+    if (this.done) return Promise.reject(this.#notAlive());
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const waiter = Promise.withResolvers<void>();
+    const abort = () => waiter.reject(signal!.reason);
+    signal?.addEventListener("abort", abort, { once: true });
+    this.#aliveWaiters.add(waiter);
+    return waiter.promise.finally(() => {
+      this.#aliveWaiters.delete(waiter);
+      signal?.removeEventListener("abort", abort);
+    });
+  }
+
+  #aliveWaiters = new Set<PromiseWithResolvers<void>>();
+
+  /** Settles the {@linkcode Instance.whenAlive} promises, when there is news for them. */
+  #tellWaiters(): void {
+    if (this.#aliveWaiters.size === 0) return;
+    if (this.alive) { for (const w of this.#aliveWaiters) w.resolve(); }
+    else if (this.done) { for (const w of this.#aliveWaiters) w.reject(this.#notAlive()); }
+  }
+
+  #notAlive(): Error {
+    const s = this.spec;
+    return new Error(`${s.label} on ${s.host} is done (state ${this.#state}) and not alive`);
   }
 
   /** True when it will not run again unless resumed. */
@@ -139,7 +174,6 @@ export class Instance {
         this.#startAbort?.abort(new Error(reason));
       } else if (this.#state === "restarting" || this.#state === "pending") {
         this.#clearRestart();
-        this.#cancelWait?.();
         this.#setDone(final);
       } else if (this.#state === "suspended" && reason === "stopped") {
         this.#setDone("stopped");
@@ -190,12 +224,13 @@ export class Instance {
   }
 
   #clearRestart(): void {
-    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
-    this.#restartTimer = undefined;
+    this.#restartWait?.abort();
+    this.#restartWait = undefined;
   }
 
   #setDone(state: "ended" | "stopped" | "failed" | "suspended"): void {
     this.#state = state;
+    this.#tellWaiters();
     const s = this.#settled;
     this.#settled = undefined;
     s?.();
@@ -235,7 +270,11 @@ export class Instance {
       let status: ExitStatus | undefined;
       let startError: unknown;
       try {
-        this.#running = await this.#transport.start(this.spec, relay.onOutput, abort.signal);
+        this.#running = await this.#transport.start(this.spec, (stream, chunk) => {
+          const wait = relay.onOutput(stream, chunk);
+          this.#tellWaiters();
+          return wait;
+        }, abort.signal);
       } catch (error) {
         startError = error;
       } finally {
@@ -246,6 +285,7 @@ export class Instance {
         this.#startedAt = Date.now();
         this.#runs++;
         if (this.#state === "starting") this.#state = "running";
+        this.#tellWaiters();
         this.#log("info", `started (pid ${running.pid})`);
         emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
         status = await running.status;
@@ -257,19 +297,17 @@ export class Instance {
       this.#running = undefined;
       if (next === undefined) return;
       this.#state = "restarting";
-      const go = await new Promise<boolean>((resolve) => {
-        this.#restartTimer = setTimeout(() => {
-          this.#restartTimer = undefined;
-          resolve(true);
-        }, next);
-        this.#cancelWait = () => resolve(false);
-      });
-      this.#cancelWait = undefined;
-      if (!go) return;
+      const wait = new AbortController();
+      this.#restartWait = wait;
+      try {
+        await delay(next, { signal: wait.signal });
+      } catch {
+        return; // cancelled: stopped while waiting, or started afresh
+      } finally {
+        if (this.#restartWait === wait) this.#restartWait = undefined;
+      }
     }
   }
-
-  #cancelWait: (() => void) | undefined;
 
   /** Applies the restart policy to the run that just ended: a restart delay in ms, or undefined when done. */
   #afterRun(
