@@ -9,7 +9,7 @@ import { capacityProblem, readCapacity } from "./_limits.ts";
 import { DEFAULTS, MAX_INSTANCES, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
-import { type InstanceSpec, plan, respec } from "./plan.ts";
+import { type InstanceSpec, plan, rescale } from "./plan.ts";
 import { Instance, type SupervisorSettings } from "./process.ts";
 import { LocalTransport } from "./transports/local.ts";
 import type { Transport } from "./transports/types.ts";
@@ -325,31 +325,17 @@ export class Launcher {
     const members = this.#members(name);
     const settings = this.#settings;
     if (settings === undefined) throw new Error("the launcher is not running");
-    const templates = this.#slots.get(name)!;
-    const slots = new Map<string, Instance[]>([...templates.keys()].map((slot) => [slot, []]));
-    for (const m of members) slots.get(m.spec.slot)!.push(m);
-    let localAdded = 0;
-    for (const [slot, list] of slots) {
-      if (templates.get(slot)!.target.type === "local") {
-        localAdded += Math.max(0, instancesPerHost - list.length);
-      }
-    }
+    const { added: specs, removed } = rescale(this.#slots.get(name)!, members, {
+      instancesPerHost,
+      lastId: Math.max(0, ...this.#instances.map((i) => i.spec.id)),
+    });
+    const localAdded = specs.filter((s) => s.target.type === "local").length;
     const problem = capacityProblem(readCapacity(), localAdded);
     if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);
-    const groupCount = slots.size * instancesPerHost;
-    let nextId = Math.max(0, ...this.#instances.map((i) => i.spec.id));
-    let nextGroupId = Math.max(0, ...members.map((i) => i.spec.groupId));
     const added: Instance[] = [];
-    const removed: Instance[] = [];
-    for (const [slot, list] of slots) {
-      list.sort((a, b) => a.spec.groupId - b.spec.groupId);
-      const template = templates.get(slot)!;
-      for (let n = list.length; n < instancesPerHost; n++) {
-        const spec = respec(template, ++nextId, ++nextGroupId, groupCount);
-        const transport = await this.#transportFor(spec.target);
-        added.push(new Instance(spec, transport, this.#logger, this.#events, settings));
-      }
-      removed.push(...list.slice(instancesPerHost));
+    for (const spec of specs) {
+      const transport = await this.#transportFor(spec.target);
+      added.push(new Instance(spec, transport, this.#logger, this.#events, settings));
     }
     this.#log(
       "notice",
