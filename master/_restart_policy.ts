@@ -10,6 +10,7 @@
 
 import { backoffDelay } from "../_shared/backoff.ts";
 import { errorMessage } from "../_shared/errors.ts";
+import { plural } from "../_shared/plural.ts";
 import type { Level } from "../protocol/worker.ts";
 import type { StopReason } from "./events.ts";
 import { type ExitStatus, StartError } from "./transports/types.ts";
@@ -248,8 +249,4 @@ function reasonOf(outcome: RunOutcome, log: (level: Level, message: string) => v
   if (status.lost !== undefined) return "lost";
   if (outcome.endedCleanly || status.code === 0) return "ended";
   return "crashed";
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

@@ -5,12 +5,16 @@
  * @module
  */
 
+import { plural } from "../_shared/plural.ts";
 import { capacityProblem, readCapacity } from "./_limits.ts";
 import { DEFAULTS, MAX_INSTANCES, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
 import { type InstanceSpec, plan, rescale } from "./plan.ts";
-import { Instance, type SupervisorSettings } from "./process.ts";
+import { Instance } from "./process.ts";
+import { rollingRestart } from "./_group_ops.ts";
+import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
+import { listenStopSignals, type StopSignal } from "./_signals.ts";
 import { LocalTransport } from "./transports/local.ts";
 import type { Transport } from "./transports/types.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
@@ -72,7 +76,7 @@ export class Launcher {
   #running = false;
   #stopping: Promise<void> | undefined;
   #reason: RunSummary["reason"] = "finished";
-  #signal: "SIGINT" | "SIGTERM" | undefined;
+  #signal: StopSignal | undefined;
   #wake: (() => void) | undefined;
   #suspended = new Set<string>();
   #done: Promise<RunSummary> | undefined;
@@ -114,16 +118,7 @@ export class Launcher {
   async #run(groups: GroupConfig[]): Promise<RunSummary> {
     const o = this.#options;
     const specs = plan(groups, { timeout: o.timeout, cwd: this.#cwd });
-    const settings: SupervisorSettings = {
-      restart: o.restart,
-      maxRestarts: o.maxRestarts,
-      maxProcessTimeouts: o.maxProcessTimeouts,
-      graceMs: o.gracePeriod * 1000,
-      backoffInitialMs: o.backoffInitial * 1000,
-      backoffMaxMs: o.backoffMax * 1000,
-      backoffResetMs: o.backoffReset * 1000,
-      maxLineBytes: o.maxLineBytes,
-    };
+    const settings = supervisorSettings(o);
     this.#settings = settings;
     this.#stopping = undefined;
     this.#reason = "finished";
@@ -134,7 +129,9 @@ export class Launcher {
       const slots = this.#slots.get(spec.group)!;
       if (!slots.has(spec.slot)) slots.set(spec.slot, spec);
     }
-    const removeSignals = this.#handleSignals ? this.#listenSignals() : () => {};
+    const removeSignals = this.#handleSignals
+      ? listenStopSignals((name, count) => this.#onSignal(name, count))
+      : () => {};
     const started = Date.now();
     let tick: ReturnType<typeof setInterval> | undefined;
     try {
@@ -222,28 +219,17 @@ export class Launcher {
     }
   }
 
-  #listenSignals(): () => void {
-    let count = 0;
-    const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
-      count++;
-      this.#reason = "signal";
-      this.#signal ??= name;
-      if (count === 1) {
-        this.#log("notice", `received ${name}, stopping (send it again to force)`);
-        void this.stop();
-      } else {
-        this.#log("warning", `received ${name} again, killing every instance now`);
-        for (const inst of this.#instances) void inst.stop("stopped", 0);
-      }
-    };
-    const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], [
-      "SIGTERM",
-      onSignal("SIGTERM"),
-    ]];
-    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
-    return () => {
-      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-    };
+  /** The first stop signal stops gracefully, the next ones kill every instance now. */
+  #onSignal(name: StopSignal, count: number): void {
+    this.#reason = "signal";
+    this.#signal ??= name;
+    if (count === 1) {
+      this.#log("notice", `received ${name}, stopping (send it again to force)`);
+      void this.stop();
+    } else {
+      this.#log("warning", `received ${name} again, killing every instance now`);
+      for (const inst of this.#instances) void inst.stop("stopped", 0);
+    }
   }
 
   /**
@@ -371,27 +357,10 @@ export class Launcher {
     this.#log("notice", `rolling restart of group ${JSON.stringify(name)}`);
     this.#ops++;
     try {
-      for (const inst of members) {
-        if (this.#stopping !== undefined) return;
-        if (inst.state === "suspended") continue;
-        await inst.stop("stopped");
-        inst.start();
-        const timeout = new AbortController();
-        const timer = setTimeout(() => timeout.abort(), aliveTimeout * 1000);
-        try {
-          await inst.whenAlive(timeout.signal);
-        } catch (cause) {
-          throw new Error(
-            `rolling restart of group ${
-              JSON.stringify(name)
-            } halted: ${inst.spec.label} on ${inst.spec.host} ` +
-              `is not alive after ${aliveTimeout} s (state ${inst.state})`,
-            { cause },
-          );
-        } finally {
-          clearTimeout(timer);
-        }
-      }
+      await rollingRestart(name, members, {
+        aliveTimeout,
+        cancelled: () => this.#stopping !== undefined,
+      });
     } finally {
       this.#ops--;
       this.#wake?.();
@@ -421,10 +390,6 @@ export class Launcher {
   #log(level: "info" | "notice" | "warning" | "error", message: string): void {
     this.#logger.log({ level, message, time: Date.now() });
   }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function summarise(infos: InstanceInfo[]): string {

@@ -19,15 +19,8 @@ import {
 import type { InstanceSpec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import type { Logger, LogRecord } from "./types.ts";
-import { decide, NO_RUNS, type RestartCounters, type RestartSettings } from "./_restart_policy.ts";
-
-/** Supervision settings, in milliseconds where they are times. */
-export interface SupervisorSettings extends RestartSettings {
-  /** SIGTERM → SIGKILL delay. */
-  graceMs: number;
-  /** Longest line relayed as one record. @default {65536} */
-  maxLineBytes?: number;
-}
+import { decide, NO_RUNS, type RestartCounters } from "./_restart_policy.ts";
+import type { SupervisorSettings } from "./_settings.ts";
 
 /** One instance under supervision. */
 export class Instance {

@@ -1,56 +1,10 @@
 import assert from "node:assert/strict";
-import { type InstanceSpec, plan } from "./plan.ts";
-import { Instance, type SupervisorSettings } from "./process.ts";
-import type { ExitStatus, OutputHandler, RunningInstance, Transport } from "./transports/types.ts";
-import type { LogRecord } from "./types.ts";
-
-const SETTINGS: SupervisorSettings = {
-  restart: "on-failure",
-  maxRestarts: 5,
-  maxProcessTimeouts: 3,
-  graceMs: 1000,
-  backoffInitialMs: 0,
-  backoffMaxMs: 0,
-  backoffResetMs: 30_000,
-};
-
-/** A transport whose instances print and exit when the test says so. */
-class FakeTransport implements Transport {
-  readonly host = "localhost";
-  readonly runs: {
-    print(text: string): void;
-    exit(code: number): void;
-  }[] = [];
-  start(_spec: InstanceSpec, onOutput: OutputHandler): Promise<RunningInstance> {
-    const exited = Promise.withResolvers<ExitStatus>();
-    this.runs.push({
-      print: (text) => void onOutput("stdout", new TextEncoder().encode(text)),
-      exit: (code) => exited.resolve({ code, signal: null }),
-    });
-    return Promise.resolve({
-      pid: 1000 + this.runs.length,
-      kill: (signal) => exited.resolve({ code: 143, signal }),
-      status: exited.promise,
-    });
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import type { SupervisorSettings } from "./_settings.ts";
+import { fakeInstances } from "./_testing.ts";
 
 function instance(settings: Partial<SupervisorSettings> = {}) {
-  const [spec] = plan([{
-    name: "G",
-    command: "/bin/true",
-    processes: [{ type: "local", instances: 1 }],
-  }], { cwd: "/", isFile: () => true });
-  const transport = new FakeTransport();
-  const logs: LogRecord[] = [];
-  const inst = new Instance(spec!, transport, { log: (r) => logs.push(r) }, {}, {
-    ...SETTINGS,
-    ...settings,
-  });
-  return { inst, transport, logs };
+  const { instances, transport, logs } = fakeInstances(1, { settings });
+  return { inst: instances[0]!, transport, logs };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
