@@ -19,6 +19,8 @@ import {
 import type { InstanceSpec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import type { Logger, LogRecord } from "./types.ts";
+import { hungFor } from "./_liveness.ts";
+import { Waiters } from "./_waiters.ts";
 import { decide, NO_RUNS, type RestartCounters } from "./_restart_policy.ts";
 import type { SupervisorSettings } from "./_settings.ts";
 
@@ -41,7 +43,8 @@ export class Instance {
   #reason: StopReason | undefined; // why the current run is being ended by us
   #lastReason: StopReason | undefined;
   #loop: Promise<void> = Promise.resolve();
-  #settled: (() => void) | undefined;
+  readonly #doneWaiters = new Waiters();
+  readonly #aliveWaiters = new Waiters();
 
   /** Creates the instance (it does not start). */
   constructor(
@@ -82,24 +85,14 @@ export class Instance {
   whenAlive(signal?: AbortSignal): Promise<void> {
     if (this.alive) return Promise.resolve();
     if (this.done) return Promise.reject(this.#notAlive());
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const waiter = Promise.withResolvers<void>();
-    const abort = () => waiter.reject(signal!.reason);
-    signal?.addEventListener("abort", abort, { once: true });
-    this.#aliveWaiters.add(waiter);
-    return waiter.promise.finally(() => {
-      this.#aliveWaiters.delete(waiter);
-      signal?.removeEventListener("abort", abort);
-    });
+    return this.#aliveWaiters.wait(signal);
   }
-
-  #aliveWaiters = new Set<PromiseWithResolvers<void>>();
 
   /** Settles the {@linkcode Instance.whenAlive} promises, when there is news for them. */
   #tellWaiters(): void {
     if (this.#aliveWaiters.size === 0) return;
-    if (this.alive) { for (const w of this.#aliveWaiters) w.resolve(); }
-    else if (this.done) { for (const w of this.#aliveWaiters) w.reject(this.#notAlive()); }
+    if (this.alive) this.#aliveWaiters.resolveAll();
+    else if (this.done) this.#aliveWaiters.rejectAll(this.#notAlive());
   }
 
   #notAlive(): Error {
@@ -136,13 +129,7 @@ export class Instance {
   /** Resolves when the instance reaches a `done` state. */
   whenDone(): Promise<void> {
     if (this.done && this.#running === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const prev = this.#settled;
-      this.#settled = () => {
-        prev?.();
-        resolve();
-      };
-    });
+    return this.#doneWaiters.wait();
   }
 
   /** Starts it (from pending, suspended, ended, stopped or failed). */
@@ -182,11 +169,14 @@ export class Instance {
 
   /** Periodic liveness check. */
   check(now: number): void {
+    if (this.#state !== "running") return;
     const timeout = this.spec.timeout;
-    if (timeout <= 0 || this.#state !== "running" || this.#lastSeen === undefined) return;
-    if (this.#relay?.paused) return; // not read because the log is behind: no sign either way
-    const silent = now - this.#lastSeen;
-    if (silent < timeout * 1000) return;
+    const silent = hungFor(now, {
+      timeout,
+      lastSeen: this.#lastSeen,
+      paused: this.#relay?.paused ?? false,
+    });
+    if (silent === undefined) return;
     const timeouts = this.#counters.timeouts + 1;
     this.#counters = { ...this.#counters, timeouts };
     this.#log(
@@ -224,9 +214,7 @@ export class Instance {
   #setDone(state: "ended" | "stopped" | "failed" | "suspended"): void {
     this.#state = state;
     this.#tellWaiters();
-    const s = this.#settled;
-    this.#settled = undefined;
-    s?.();
+    this.#doneWaiters.resolveAll();
   }
 
   #log(level: Level, message: string, context?: Record<string, unknown>): void {
