@@ -15,8 +15,7 @@ import { Instance } from "./process.ts";
 import { rollingRestart } from "./_group_ops.ts";
 import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
-import { LocalTransport } from "./transports/local.ts";
-import type { Transport } from "./transports/types.ts";
+import { TransportPool } from "./_transport_pool.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
 /** Options of a {@linkcode Launcher}. */
@@ -72,7 +71,7 @@ export class Launcher {
   #slots = new Map<string, Map<string, InstanceSpec>>();
   #settings: SupervisorSettings | undefined;
   #ops = 0;
-  #transports = new Map<string, Transport>();
+  readonly #transports: TransportPool;
   #running = false;
   #stopping: Promise<void> | undefined;
   #reason: RunSummary["reason"] = "finished";
@@ -91,6 +90,8 @@ export class Launcher {
     this.#handleSignals = handleSignals;
     this.#cwd = cwd;
     this.#options = { ...DEFAULTS, ...o }; // o holds only the options given (no undefined)
+    const { gracePeriod, sshLease } = this.#options;
+    this.#transports = new TransportPool({ logger: this.#logger, gracePeriod, sshLease });
   }
 
   /**
@@ -137,8 +138,7 @@ export class Launcher {
     try {
       const instances: Instance[] = [];
       for (const spec of specs) {
-        const transport = await this.#transportFor(spec.target);
-        instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
+        instances.push(await this.#instance(spec, settings));
       }
       this.#instances = instances;
       const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
@@ -173,8 +173,7 @@ export class Launcher {
       this.#ready.resolve();
       clearInterval(tick);
       removeSignals();
-      await Promise.all([...this.#transports.values()].map((t) => t.close().catch(() => {})));
-      this.#transports.clear();
+      await this.#transports.close();
     }
     const infos = this.#instances.map((i) => i.info());
     const ok = infos.every((i) =>
@@ -187,24 +186,9 @@ export class Launcher {
     return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
   }
 
-  async #transportFor(target: InstanceSpec["target"]): Promise<Transport> {
-    const key = target.type === "local" ? "local" : target.session;
-    const known = this.#transports.get(key);
-    if (known !== undefined) return known;
-    let t: Transport;
-    if (target.type === "local") t = new LocalTransport();
-    else {
-      const { SshTransport } = await import("./transports/ssh.ts");
-      t = new SshTransport({
-        host: target.host,
-        config: target.config,
-        logger: this.#logger,
-        gracePeriod: this.#options.gracePeriod,
-        lease: this.#options.sshLease,
-      });
-    }
-    this.#transports.set(key, t);
-    return t;
+  async #instance(spec: InstanceSpec, settings: SupervisorSettings): Promise<Instance> {
+    const transport = await this.#transports.for(spec.target);
+    return new Instance(spec, transport, this.#logger, this.#events, settings);
   }
 
   #check(started: number): void {
@@ -320,8 +304,7 @@ export class Launcher {
     if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);
     const added: Instance[] = [];
     for (const spec of specs) {
-      const transport = await this.#transportFor(spec.target);
-      added.push(new Instance(spec, transport, this.#logger, this.#events, settings));
+      added.push(await this.#instance(spec, settings));
     }
     this.#log(
       "notice",
