@@ -245,6 +245,8 @@ function reasonOf(outcome: RunOutcome, log: (level: Level, message: string) => v
     log("error", `could not be started: ${errorMessage(startError)}`);
     return "start-failed";
   }
+  // a hung instance whose link died before our kill reached it was lost, not hung
+  if (status.lost !== undefined && requested === "timeout") return "lost";
   if (requested !== undefined) return requested;
   if (status.lost !== undefined) return "lost";
   if (outcome.endedCleanly || status.code === 0) return "ended";

@@ -284,3 +284,19 @@ Deno.test("decide(): a requested end wins over the exit code, and a crash log ha
   const crash = new Life().run({ exit: 1, after: 10, lines: [] });
   assert.deepEqual(crash.logs[0], { level: "error", message: "crashed (exit code 1)" });
 });
+
+Deno.test("decide(): a hung instance whose link was lost before our kill reached it is lost", () => {
+  const d = decide(
+    {
+      status: { code: 143, signal: null, lost: "lease expired" },
+      aborted: false,
+      requested: "timeout",
+      endedCleanly: false,
+      startedAt: 0,
+      lastLines: () => [],
+    },
+    { ...NO_RUNS, timeouts: 1 },
+    { settings: SETTINGS, now: 1000 },
+  );
+  assert.deepEqual([d.reason, d.delay], ["lost", 0]);
+});
