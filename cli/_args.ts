@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { CliError, EXIT } from "./_errors.ts";
+import { errorMessage } from "../_shared/errors.ts";
 
 /** One option of a command, as `parseArgs` takes it. */
 export type OptionSpec = {
@@ -49,7 +50,7 @@ export function parseCommand(
       strict: true,
     });
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorMessage(e);
     throw new CliError(`${msg} (see "distarch ${command} --help")`, EXIT.usage, { cause: e });
   }
   if (parsed.positionals.length > maxPositionals) {

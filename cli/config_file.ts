@@ -18,6 +18,7 @@ import {
 import { _pathText } from "../master/_checks.ts";
 import { type Config, ConfigError, type ConfigPath, validateConfig } from "../master/config.ts";
 import { normalizePath } from "../master/plan.ts";
+import { errorMessage } from "../_shared/errors.ts";
 
 /**
  * The most characters a config file may hold once its YAML aliases are
@@ -125,7 +126,7 @@ export function parseConfigText(
   try {
     input = doc.toJS({ maxAliasCount: -1 }); // bounded above, by size rather than count
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const why = errorMessage(e);
     throw new ConfigFileError([at(0, "", `cannot read the YAML: ${why}`)], undefined, { cause: e });
   }
   try {

@@ -9,6 +9,7 @@
 import { JsonLineWriter, LineTooLongError, readLines } from "./_ndjson.ts";
 import { CliError, EXIT } from "./_errors.ts";
 import { checkSocketDir, refuseIfLive, socketDir } from "./_socket_guard.ts";
+import { errorMessage } from "../_shared/errors.ts";
 
 /** The handle a request handler answers through. */
 export interface Reply {
@@ -174,7 +175,7 @@ export class ControlServer implements AsyncDisposable {
         hangup.abort();
       })();
       await this.#handler(request.value, reply).catch((e) =>
-        reply.send({ ok: false, error: e instanceof Error ? e.message : String(e) })
+        reply.send({ ok: false, error: errorMessage(e) })
       );
     } finally {
       // a client that stopped reading its answer does not keep the connection forever
@@ -211,7 +212,7 @@ export class ControlServer implements AsyncDisposable {
       return { value: JSON.parse(text) };
     } catch (e) {
       const head = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-      return { error: `bad request: not JSON (${e instanceof Error ? e.message : e}): ${head}` };
+      return { error: `bad request: not JSON (${errorMessage(e)}): ${head}` };
     }
   }
 

@@ -10,6 +10,7 @@ import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { control } from "../control_client.ts";
 import { socketPath } from "../socket_path.ts";
+import { writeAllSync } from "../../_shared/write_all.ts";
 
 /** Prints the master's recent records; follows with `-f` until the master ends. */
 export async function logsCommand(args: string[]): Promise<number> {
@@ -35,7 +36,7 @@ export async function logsCommand(args: string[]): Promise<number> {
   for await (const line of stream) {
     if ("record" in line) {
       try {
-        Deno.stdout.writeSync(encoder.encode(fmt(line.record) + "\n"));
+        writeAllSync(Deno.stdout, encoder.encode(fmt(line.record) + "\n"));
       } catch {
         return EXIT.ok; // our reader went away (e.g. `| head`)
       }
