@@ -17,6 +17,8 @@ import { ControlServer } from "../control_server.ts";
 import { configDir, loadConfigFile } from "./_load.ts";
 import { LiveView } from "../live.ts";
 import { LogRing, teeLogger } from "../log_ring.ts";
+import { LogFeed } from "../../master/http/log_feed.ts";
+import { startDashboard } from "./dashboard.ts";
 import { socketPath } from "../socket_path.ts";
 
 /** The options of `run`. */
@@ -30,6 +32,7 @@ export const RUN_OPTIONS = {
   "log-format": { type: "string" },
   socket: { type: "string" },
   plain: { type: "boolean" },
+  http: { type: "string" },
 } as const;
 
 /** Runs the master; resolves to the exit code (0 when everything ended cleanly). */
@@ -57,7 +60,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const out = logFile === undefined ? undefined : openLogFile(logFile);
   const sink: FlushingLogger = writerLogger(out ?? Deno.stdout, { format });
   const ring = new LogRing();
-  const logger = teeLogger(sink, ring);
+  const feed = new LogFeed(); // the dashboard's log stream and counts (cheap without --http)
+  const logger = teeLogger(sink, ring, feed);
   let launcher: Launcher;
   try {
     launcher = new Launcher({
@@ -87,6 +91,23 @@ export async function runCommand(args: string[]): Promise<number> {
     out?.close();
     throw e;
   }
+  // the dashboard (--http or the config's http:), beside the control socket
+  let dashboard;
+  try {
+    const option = stringOption(values, "http");
+    dashboard = startDashboard({
+      option,
+      config: config.http,
+      launcher,
+      feed,
+      logger,
+      socket: path,
+    });
+  } catch (e) {
+    await server.close();
+    out?.close();
+    throw e;
+  }
   if (pidFile !== undefined) Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
   const live = values.plain !== true && (logFile !== undefined || format === "text") &&
       roomForLiveView(config.groups.length)
@@ -105,6 +126,7 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     sink.flush();
     live?.close();
+    await dashboard?.close();
     await server.close();
     if (pidFile !== undefined) removePidFile(pidFile);
     out?.close();
