@@ -156,6 +156,8 @@ export function serveDashboard(
         return respond(200, APP_JS, { "content-type": "text/javascript; charset=utf-8" });
       case "/app.css":
         return respond(200, APP_CSS, { "content-type": "text/css; charset=utf-8" });
+      case "/favicon.ico":
+        return respond(204, null);
       case "/api/instances":
         return json(200, instances());
       case "/api/groups":
