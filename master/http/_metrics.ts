@@ -62,7 +62,8 @@ export function metricsText(
   const ready = (i: InstanceInfo) => {
     const r = (i as { ready?: boolean }).ready;
     if (r !== undefined) return r ? 1 : 0;
-    return i.state === "running" && i.lastSeen !== undefined ? 1 : 0;
+    // until instances report readiness: running and printed or pinged since it started
+    return i.state === "running" && (i.lastSeen ?? 0) > (i.startedAt ?? Infinity) ? 1 : 0;
   };
   const live = (i: InstanceInfo) => RUNNING.has(i.state);
   return [

@@ -115,7 +115,9 @@ export const APP_JS = String.raw`"use strict";
         cpu += i.cpu || 0; rss += i.rss || 0;
         const tr = el("tr");
         tr.dataset.id = String(i.id);
-        const ready = i.ready === undefined ? (i.state === "running" && i.lastSeen !== undefined) : i.ready;
+        const ready = i.ready === undefined
+          ? i.state === "running" && i.lastSeen > i.startedAt
+          : i.ready;
         const cells = [
           [i.host], [i.id + "/" + i.groupId], [live && i.pid !== undefined ? i.pid : "-", "pid"],
           [i.state === "failed" && i.lastReason ? "failed (" + i.lastReason + ")" : i.state, "state-" + i.state],

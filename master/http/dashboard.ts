@@ -29,8 +29,13 @@ export interface DashboardOptions {
   feed?: LogFeed;
   /** Where the login line is logged. @default {nowhere} */
   logger?: Logger;
-  /** Seconds between two CPU and memory samples. @default {2} */
+  /** Seconds between two CPU and memory samples (of the sampler made when none is given). @default {2} */
   sampleInterval?: number;
+  /**
+   * A sampler to read CPU and memory from, e.g. one `ps` shares; it is not
+   * started nor stopped here. @default {one of `target.list()`, started here}
+   */
+  sampler?: ResourceSampler;
   /** Event streams open at once at most; more get 503. @default {32} */
   maxStreams?: number;
 }
@@ -100,9 +105,11 @@ export function serveDashboard(
     sampleInterval = 2,
     maxStreams = 32,
   } = options;
+  const own = options.sampler === undefined;
   checkToken(token);
   const addr = parseListen(listen);
-  const sampler = new ResourceSampler(() => target.list(), { interval: sampleInterval }).start();
+  const sampler = options.sampler ??
+    new ResourceSampler(() => target.list(), { interval: sampleInterval }).start();
   let streams = 0;
   let version = 0, last = "";
   const instances = () => sampler.decorate(target.list());
@@ -209,7 +216,7 @@ export function serveDashboard(
   const close = () =>
     closed ??= (async () => {
       clearInterval(watch);
-      sampler[Symbol.dispose]();
+      if (own) sampler[Symbol.dispose]();
       closing.abort();
       feed.wake();
       await server.shutdown();
