@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { LogRecord } from "../types.ts";
 import type { LogFeed } from "./log_feed.ts";
 
 /** What a stream reads from. */
@@ -28,6 +29,16 @@ export interface EventStreamOptions {
 }
 
 const encoder = new TextEncoder();
+
+/** A record as JSON; a record of a library user's that cannot be serialised keeps its text only. */
+function recordJson(record: LogRecord): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    const { context: _, ...rest } = record;
+    return JSON.stringify({ ...rest, context: { error: "context not serialisable" } });
+  }
+}
 
 /**
  * An SSE body: `event: instances` (the `InstanceInfo` array, on connect and
@@ -70,7 +81,7 @@ export function eventStream(
         if (r.missed > 0) out += `event: missed\ndata: {"missed":${r.missed}}\n\n`;
         for (const e of r.entries) {
           out += "record" in e
-            ? `event: log\ndata: ${JSON.stringify(e.record)}\n\n`
+            ? `event: log\ndata: ${e.json ??= recordJson(e.record)}\n\n`
             : `event: missed\ndata: {"skipped":${e.skipped}}\n\n`;
         }
         if (out === "" && round > 0) out = ": keepalive\n\n";

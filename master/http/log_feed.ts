@@ -20,8 +20,11 @@ export interface LogFeedOptions {
   maxMessage?: number;
 }
 
-/** One entry of the feed: a record, or a count of records skipped over the rate. */
-export type FeedEntry = { record: LogRecord } | { skipped: number };
+/**
+ * One entry of the feed: a record (with its JSON once a stream serialised
+ * it, shared by every stream), or a count of records skipped over the rate.
+ */
+export type FeedEntry = { record: LogRecord; json?: string } | { skipped: number };
 
 /** What {@linkcode LogFeed.read} returns. */
 export interface FeedRead {
