@@ -113,7 +113,9 @@ export async function dashboardRelayRows(
   const runs = new Map<Clients, RelayRun[]>(cases.map((c) => [c, []]));
   await relayOnce(2, 1000, "1"); // warm up: compile the fixtures
   for (let r = 0; r < reps; r++) {
-    for (const c of cases) runs.get(c)!.push(await relayOnce(workers, lines, c));
+    // rotate the order, so no case always runs last (the master's heap grows over the runs)
+    const order = [...cases.slice(r % cases.length), ...cases.slice(0, r % cases.length)];
+    for (const c of order) runs.get(c)!.push(await relayOnce(workers, lines, c));
   }
   const best = (c: Clients) => runs.get(c)!.reduce((a, b) => (a.seconds <= b.seconds ? a : b));
   const base = total / best("none").seconds;
@@ -140,6 +142,71 @@ export async function dashboardRelayRows(
       } MiB${seen}`,
     };
   });
+}
+
+/**
+ * What a stream client that never reads costs: records of 1 KiB are logged
+ * into a feed with no rate limit for `seconds`, with one stalled client
+ * (in a process of its own) and, as the baseline, with one that reads.
+ * Reports the master's RSS growth.
+ */
+export async function stalledRows(seconds: number): Promise<Row[]> {
+  const grow = async (mode: "read" | "stall") => {
+    const feed = new LogFeed({ rate: 1_000_000_000 });
+    const launcher = { list: () => [], groupNames: () => [] } as unknown as Launcher;
+    await using dashboard = serveDashboard(launcher, { feed, listen: "127.0.0.1:0" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLIENTS, dashboard.url, dashboard.token, "1", mode],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    try {
+      while (!text.includes("connected\n")) text += (await out.read()).value ?? "";
+      const message = "x".repeat(1024);
+      const before = Deno.memoryUsage().rss;
+      let peak = before;
+      let logged = 0;
+      const end = performance.now() + seconds * 1000;
+      while (performance.now() < end) {
+        for (let i = 0; i < 2000; i++) {
+          feed.log({ level: "info", message, time: 0, group: "g", instance: "w/1/1" });
+        }
+        logged += 2000;
+        await new Promise((r) => setTimeout(r, 1)); // let the server write
+        peak = Math.max(peak, Deno.memoryUsage().rss);
+      }
+      await child.stdin.close();
+      while (true) {
+        const { value, done } = await out.read();
+        if (done) break;
+        text += value;
+      }
+      const stats = JSON.parse(text.trim().split("\n").pop()!);
+      return { growth: peak - before, logged, bytes: stats.bytes as number };
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* ended */ }
+      await child.status;
+    }
+  };
+  const reading = await grow("read");
+  const stalled = await grow("stall");
+  const mib = (n: number) => n / 2 ** 20;
+  return [{
+    name: `master RSS growth, 1 stalled stream client, ${seconds} s of 1 KiB records`,
+    distarch: mib(stalled.growth),
+    baseline: mib(reading.growth),
+    unit: "MiB",
+    goal: "bounded (≤ 64 MiB)",
+    met: mib(stalled.growth) <= 64,
+    note: `${stalled.logged.toLocaleString("en-US")} records logged, the stalled client took ` +
+      `${(stalled.bytes / 2 ** 20).toFixed(1)} MiB before stalling for good; baseline: one ` +
+      `client reading (${(reading.bytes / 2 ** 20).toFixed(0)} MiB read)`,
+  }];
 }
 
 /** Starts `n` idle instances (one sleeping process each) and resolves once all run. */

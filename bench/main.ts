@@ -9,7 +9,7 @@
  * @module
  */
 
-import { dashboardRelayRows, metricsRows, samplingRows } from "./_dashboard.ts";
+import { dashboardRelayRows, metricsRows, samplingRows, stalledRows } from "./_dashboard.ts";
 import { launchStopRows, relayRows } from "./_local.ts";
 import { memoryRows } from "./_memory.ts";
 import { remoteRows } from "./_remote.ts";
@@ -52,6 +52,7 @@ export const CASES: Record<string, Case> = {
       "the log; /metrics latency and CPU/memory sampling with 500 instances",
     run: async ({ reps }) => [
       ...(await dashboardRelayRows(8, 250_000, reps)),
+      ...(await stalledRows(10)),
       ...(await metricsRows(500)),
       ...(await samplingRows(500)),
     ],
