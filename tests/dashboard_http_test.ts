@@ -182,7 +182,7 @@ Deno.test("dashboard: /api/events streams instances and new log lines; a lagging
       text += value;
     }
   };
-  await until(/event: instances\ndata: \{"now":\d+,"instances":\[/);
+  await until(/event: instances\ndata: \{"now":\d+,"canRestartInstance":false,"instances":\[/);
   Deno.kill(inst!.pid!, "SIGHUP");
   await until(/event: log\ndata: \{[^\n]*"message":"mark \d+"/);
   // now stop reading while 500 records arrive: only the last 20 are kept for this client

@@ -14,6 +14,7 @@ export const APP_JS = String.raw`"use strict";
   const $ = (id) => document.getElementById(id);
   const groupsEl = $("groups"), logEl = $("log");
   let instances = [], serverNow = Date.now(), clockSkew = 0, paused = false, held = [];
+  let canRestartInstance = false;
   const groupViews = new Map();
 
   function el(tag, text, cls) {
@@ -127,11 +128,15 @@ export const APP_JS = String.raw`"use strict";
           [i.cpu === undefined ? "-" : i.cpu.toFixed(1) + " %", "num"], [bytes(i.rss), "num"],
         ];
         for (const [text, cls] of cells) tr.append(el("td", text, cls));
-        const b = el("button", "Restart");
-        b.type = "button";
-        b.title = "restart this instance";
-        b.addEventListener("click", () => act("/api/instances/" + i.id + "/restart"));
-        const td = el("td"); td.append(b); tr.append(td);
+        const td = el("td");
+        if (canRestartInstance) {
+          const b = el("button", "Restart");
+          b.type = "button";
+          b.title = "restart this instance";
+          b.addEventListener("click", () => act("/api/instances/" + i.id + "/restart"));
+          td.append(b);
+        }
+        tr.append(td);
         rows.push(tr);
       }
       v.tbody.replaceChildren(...rows);
@@ -216,6 +221,7 @@ export const APP_JS = String.raw`"use strict";
   es.addEventListener("instances", (e) => {
     const d = JSON.parse(e.data);
     instances = d.instances; serverNow = d.now; clockSkew = serverNow - Date.now();
+    canRestartInstance = d.canRestartInstance === true;
     renderInstances();
   });
   es.addEventListener("log", (e) => {

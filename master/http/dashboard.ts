@@ -113,10 +113,11 @@ export function serveDashboard(
   let streams = 0;
   let version = 0, last = "";
   const instances = () => sampler.decorate(target.list());
+  const can = `"canRestartInstance":${typeof target.restartInstance === "function"}`;
   const snapshot = () => {
     const json = JSON.stringify(instances());
     if (json !== last) (last = json, version++);
-    return { version, json: `{"now":${Date.now()},"instances":${json}}` };
+    return { version, json: `{"now":${Date.now()},${can},"instances":${json}}` };
   };
   // wake the streams when the instances change (checked every second while some stream)
   const watch = setInterval(() => {
