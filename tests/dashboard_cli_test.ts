@@ -66,6 +66,20 @@ Deno.test("run --http serves the dashboard; `distarch dashboard` prints its logi
       "2 running instances",
     );
     assert.deepEqual(instances.map((i: { group: string }) => i.group), ["Web", "Web"]);
+    // ps --json has CPU and memory too (one sampler for ps, the live view and the dashboard)
+    const measured = await waitFor(
+      async () => {
+        const ps = await distarch(["ps", "--json", "--socket", sock]);
+        const list: { rss?: number; cpu?: number; cpuSeconds?: number }[] = JSON.parse(ps.stdout);
+        return list.every((i) => i.rss !== undefined && i.cpu !== undefined) ? list : undefined;
+      },
+      15_000,
+      "ps --json with cpu and rss",
+    );
+    assert(
+      measured.every((i) => i.rss! > 10 * 2 ** 20 && i.cpuSeconds! > 0),
+      JSON.stringify(measured),
+    );
     const stop = await fetch(new URL("/api/stop", url), {
       method: "POST",
       headers: { authorization: `Bearer ${token}` },

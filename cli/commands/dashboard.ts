@@ -10,11 +10,34 @@
 import type { Config } from "../../master/config.ts";
 import { type Dashboard, serveDashboard } from "../../master/http/dashboard.ts";
 import type { LogFeed } from "../../master/http/log_feed.ts";
-import type { Launcher } from "../../master/launcher.ts";
+import { Launcher, type LauncherOptions } from "../../master/launcher.ts";
+import type { InstanceInfo } from "../../master/events.ts";
+import { ResourceSampler } from "../../master/resources.ts";
 import type { Logger } from "../../master/types.ts";
 import { parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { socketPath } from "../socket_path.ts";
+
+/**
+ * The CLI's launcher: {@linkcode Launcher.list} carries each running local
+ * instance's `cpu`, `cpuSeconds` and `rss`, sampled every 2 s, so `ps
+ * --json`, the live view and the dashboard share one sampler.
+ */
+export class MeasuredLauncher extends Launcher {
+  /** The sampler (started with the launcher; its timer does not hold the process). */
+  readonly sampler: ResourceSampler;
+
+  /** A launcher with a started sampler. */
+  constructor(options: LauncherOptions = {}) {
+    super(options);
+    this.sampler = new ResourceSampler(() => super.list()).start();
+  }
+
+  /** A snapshot of every instance, with CPU and memory where measured. */
+  override list(): InstanceInfo[] {
+    return this.sampler.decorate(super.list());
+  }
+}
 
 /** The environment variable a token may come from (after the config's `http.token`). */
 export const TOKEN_ENV = "DISTARCH_HTTP_TOKEN";
@@ -66,6 +89,7 @@ export function startDashboard(inputs: StartDashboardInputs): Dashboard | undefi
       listen,
       feed,
       logger,
+      ...(launcher instanceof MeasuredLauncher ? { sampler: launcher.sampler } : {}),
       ...(token !== undefined ? { token } : {}),
     });
   } catch (e) {

@@ -7,7 +7,7 @@
  */
 
 import { ConfigError } from "../../master/config.ts";
-import { Launcher, type RunSummary } from "../../master/launcher.ts";
+import type { RunSummary } from "../../master/launcher.ts";
 import { type FlushingLogger, writerLogger } from "../../master/log.ts";
 import type { LaunchOptions } from "../../master/types.ts";
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
@@ -18,7 +18,7 @@ import { configDir, loadConfigFile } from "./_load.ts";
 import { LiveView } from "../live.ts";
 import { LogRing, teeLogger } from "../log_ring.ts";
 import { LogFeed } from "../../master/http/log_feed.ts";
-import { startDashboard } from "./dashboard.ts";
+import { MeasuredLauncher, startDashboard } from "./dashboard.ts";
 import { socketPath } from "../socket_path.ts";
 
 /** The options of `run`. */
@@ -62,9 +62,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const ring = new LogRing();
   const feed = new LogFeed(); // the dashboard's log stream and counts (cheap without --http)
   const logger = teeLogger(sink, ring, feed);
-  let launcher: Launcher;
+  let launcher: MeasuredLauncher;
   try {
-    launcher = new Launcher({
+    launcher = new MeasuredLauncher({ // list() has CPU and memory: ps --json, live view, dashboard
       logger,
       handleSignals: true,
       cwd: configDir(file),
@@ -126,6 +126,7 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     sink.flush();
     live?.close();
+    launcher.sampler[Symbol.dispose]();
     await dashboard?.close();
     await server.close();
     if (pidFile !== undefined) removePidFile(pidFile);
