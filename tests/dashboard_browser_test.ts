@@ -12,6 +12,7 @@ import { pidAlive, waitFor } from "./_helpers.ts";
 /** The page's `document`, as far as the functions that run in the page use it. */
 declare const document: {
   querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
+  getElementById(id: string): { textContent: string | null };
 };
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -102,6 +103,82 @@ Deno.test({
       { timeout: 15_000 },
     );
     assert.deepEqual(problems, [], "no console error (a CSP violation would be one)");
+  } finally {
+    await browser.close();
+  }
+});
+
+Deno.test({
+  name: "browser: log filters by group and level, Pause holds lines, Stop asks before stopping",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await using run = dashboardRun({ Web: 1, Other: 1 });
+  const [web, other] = await run.running(2);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(run.dashboard.loginUrl);
+    await page.waitForSelector('section[data-group="Other"] td.pid');
+    const marks = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll("#log .msg")].map((m) => m.textContent ?? "")
+          .filter((t) => t.startsWith("mark ")).length
+      );
+    // only Other's lines pass the group filter
+    await page.selectOption("#f-group", "Other");
+    Deno.kill(web!.pid!, "SIGHUP");
+    Deno.kill(other!.pid!, "SIGHUP");
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll("#log .line")].some((l) =>
+          (l.textContent ?? "").includes("[Other]") && (l.textContent ?? "").includes("mark ")
+        ),
+      undefined,
+      { timeout: 15_000 },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const lines = await page.evaluate(() =>
+      [...document.querySelectorAll("#log .line")].map((l) => l.textContent ?? "")
+    );
+    assert(lines.every((l) => !l.includes("[Web]")), lines.join("\n"));
+    // level ≥ error hides info lines
+    await page.selectOption("#f-group", "");
+    await page.selectOption("#f-level", "error");
+    const before = await marks();
+    Deno.kill(web!.pid!, "SIGHUP");
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await marks(), before, "info lines hidden at level ≥ error");
+    // Pause holds new lines until resumed
+    await page.selectOption("#f-level", "info");
+    await page.click("#pause");
+    Deno.kill(web!.pid!, "SIGHUP");
+    await page.waitForFunction(
+      () => /^[1-9]\d* held$/.test(document.getElementById("held").textContent ?? ""),
+      undefined,
+      { timeout: 15_000 },
+    );
+    assert.equal(await marks(), before, "nothing shown while paused");
+    await page.click("#pause");
+    await page.waitForFunction(
+      (n: number) =>
+        [...document.querySelectorAll("#log .msg")].filter((m) =>
+          (m.textContent ?? "").startsWith("mark ")
+        ).length > n,
+      before,
+      { timeout: 15_000 },
+    );
+    // Stop asks first; Cancel keeps the master; Yes stops it
+    await page.click("#stop");
+    await page.click("#stop-no");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(run.launcher.list().filter((i) => i.state === "running").length, 2);
+    await page.click("#stop");
+    await page.click("#stop-yes");
+    const summary = await run.done;
+    assert.equal(summary.reason, "stopped");
+    assert(!pidAlive(web!.pid!) && !pidAlive(other!.pid!));
   } finally {
     await browser.close();
   }
