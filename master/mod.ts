@@ -56,7 +56,7 @@ export type {
   GroupSummary,
 } from "./http/dashboard.ts";
 export { LogFeed } from "./http/log_feed.ts";
-export type { FeedEntry, FeedRead, LogFeedOptions } from "./http/log_feed.ts";
+export type { FeedCursor, FeedEntry, FeedRead, LogFeedOptions } from "./http/log_feed.ts";
 export { parseListen } from "./http/listen.ts";
 export type { ListenAddress } from "./http/listen.ts";
 export type {

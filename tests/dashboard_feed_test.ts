@@ -61,7 +61,7 @@ Deno.test("LogFeed: a reader that lags is told how many it missed; over the rate
   ]);
   for (let i = 0; i < 50; i++) feed.log({ level: "info", message: `x${i}`, time: 0 });
   await sleep(250); // the next 100 ms slice reports the skipped ones
-  const all = feed.read(r.next, 100);
+  const all = feed.read(cursor, 100);
   const skipped = all.entries.filter((e) => "skipped" in e).map((e) =>
     (e as { skipped: number }).skipped
   );
@@ -86,4 +86,31 @@ Deno.test("parseListen: a bare port is loopback; other forms and bad values", ()
   for (const bad of ["", "x", "host:", ":80", "1:2:3", "70000", "a b:1", "[::1]"]) {
     assert.throws(() => parseListen(bad), RangeError, bad);
   }
+});
+
+Deno.test("LogFeed: missed counts records, also those of an overwritten skipped-count entry", async () => {
+  const feed = new LogFeed({ capacity: 3, rate: 100 }); // 10 records a 100 ms slice
+  const cursor = feed.open();
+  for (let i = 0; i < 30; i++) feed.log({ level: "info", message: `r${i}`, time: 0 });
+  await sleep(150); // the slice ends: an entry {skipped: 20} is pushed
+  const first = feed.read(cursor, 100);
+  assert.equal(first.missed, 8, "r0…r7 were overwritten");
+  assert.deepEqual(first.entries.map((e) => "record" in e ? e.record.message : e.skipped), [
+    "r8",
+    "r9",
+    20,
+  ]);
+  for (let i = 0; i < 30; i++) feed.log({ level: "info", message: `s${i}`, time: 0 });
+  await sleep(150);
+  for (let i = 0; i < 3; i++) feed.log({ level: "info", message: `t${i}`, time: 0 });
+  const second = feed.read(cursor, 100);
+  // s0…s9 and the {skipped: 20} entry were overwritten by t0…t2
+  assert.equal(second.missed, 30);
+  assert.deepEqual(second.entries.map((e) => "record" in e && e.record.message), [
+    "t0",
+    "t1",
+    "t2",
+  ]);
+  assert.deepEqual(feed.read(cursor, 100), { missed: 0, entries: [] });
+  feed.close();
 });

@@ -53,7 +53,7 @@ export function eventStream(
 ): ReadableStream<Uint8Array> {
   const { batch = 200, keepalive = 15_000, signal } = options;
   const { feed } = source;
-  let cursor = feed.open();
+  const cursor = feed.open();
   let sent = -1;
   let closed = false;
   const close = () => {
@@ -77,7 +77,6 @@ export function eventStream(
           sent = snap.version;
         }
         const r = feed.read(cursor, batch);
-        cursor = r.next;
         if (r.missed > 0) out += `event: missed\ndata: {"missed":${r.missed}}\n\n`;
         for (const e of r.entries) {
           out += "record" in e

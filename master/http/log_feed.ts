@@ -26,14 +26,20 @@ export interface LogFeedOptions {
  */
 export type FeedEntry = { record: LogRecord; json?: string } | { skipped: number };
 
+/** Where a reader is in the feed; {@linkcode LogFeed.read} moves it. */
+export interface FeedCursor {
+  /** The next entry to read. */
+  seq: number;
+  /** Records (skipped ones included) represented by the entries before it. */
+  records: number;
+}
+
 /** What {@linkcode LogFeed.read} returns. */
 export interface FeedRead {
-  /** Entries that were overwritten before this reader got them. */
+  /** Records this reader will never see: their entries were overwritten before it read them. */
   missed: number;
   /** Entries, oldest first. */
   entries: FeedEntry[];
-  /** The cursor to read from next time. */
-  next: number;
 }
 
 type Tags = Omit<LogRecord, "message" | "time">;
@@ -63,7 +69,9 @@ export class LogFeed implements Logger {
   readonly #rate: number;
   readonly #maxMessage: number;
   readonly #ring: FeedEntry[] = [];
+  readonly #upTo: number[] = []; // per ring entry: records represented up to it, included
   #seq = 0; // entries ever pushed; the ring holds [#seq - ring.length, #seq)
+  #total = 0; // records represented by every entry ever pushed
   #readers = 0;
   #budget = 0;
   #skipped = 0;
@@ -143,7 +151,7 @@ export class LogFeed implements Logger {
   }
 
   /** Starts a reader: returns its cursor (only records from now on). */
-  open(): number {
+  open(): FeedCursor {
     if (this.#readers++ === 0) {
       this.#budget = this.#rate / 10;
       this.#refill = setInterval(() => {
@@ -153,7 +161,7 @@ export class LogFeed implements Logger {
       }, 100);
       Deno.unrefTimer(this.#refill as unknown as number);
     }
-    return this.#seq;
+    return { seq: this.#seq, records: this.#total };
   }
 
   /** Ends a reader. */
@@ -165,22 +173,21 @@ export class LogFeed implements Logger {
     this.#skipped = 0;
   }
 
-  /** Up to `max` entries from `cursor` on, and how many were overwritten before being read. */
-  read(cursor: number, max: number): FeedRead {
+  /**
+   * Up to `max` entries from `cursor` on (moving it past them), and how many
+   * records were overwritten before this reader got them.
+   */
+  read(cursor: FeedCursor, max: number): FeedRead {
     const oldest = this.#seq - this.#ring.length;
-    const from = Math.max(cursor, oldest);
+    const from = Math.max(cursor.seq, oldest);
     const n = Math.min(max, this.#seq - from);
     const start = this.#ring.length - (this.#seq - from);
-    return {
-      missed: from - cursor,
-      entries: this.#ring.slice(start, start + n),
-      next: from + n,
-    };
-  }
-
-  /** True when entries after `cursor` are there. */
-  has(cursor: number): boolean {
-    return cursor < this.#seq;
+    const first = this.#ring[start];
+    const before = first === undefined ? this.#total : this.#upTo[start]! - weight(first);
+    const missed = before - cursor.records;
+    cursor.seq = from + n;
+    cursor.records = n > 0 ? this.#upTo[start + n - 1]! : before;
+    return { missed, entries: this.#ring.slice(start, start + n) };
   }
 
   /** Resolves on the next entry (batched: at most every 50 ms), or after `ms`. */
@@ -221,8 +228,13 @@ export class LogFeed implements Logger {
   }
 
   #push(entry: FeedEntry): void {
+    this.#total += weight(entry);
     this.#ring.push(entry);
-    if (this.#ring.length > this.#capacity) this.#ring.shift();
+    this.#upTo.push(this.#total);
+    if (this.#ring.length > this.#capacity) {
+      this.#ring.shift();
+      this.#upTo.shift();
+    }
     this.#seq++;
     if (this.#waiters.size > 0 && !this.#wakeQueued) {
       this.#wakeQueued = true;
@@ -239,6 +251,11 @@ export class LogFeed implements Logger {
     if (c === undefined) this.#counters.set(key, c = { group, level, n: 0 });
     return c;
   }
+}
+
+/** Records an entry stands for. */
+function weight(e: FeedEntry): number {
+  return "skipped" in e ? e.skipped : 1;
 }
 
 function jsonLength(v: unknown): number {
