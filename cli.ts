@@ -14,6 +14,7 @@
  */
 
 import { CliError, EXIT } from "./cli/_errors.ts";
+import { dashboardCommand } from "./cli/commands/dashboard.ts";
 import { logsCommand } from "./cli/commands/logs.ts";
 import {
   psCommand,
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   restart: restartCommand,
   stop: stopCommand,
   logs: logsCommand,
+  dashboard: dashboardCommand,
 };
 
 /** Runs `distarch` with `args`; resolves to the exit code. */

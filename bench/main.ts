@@ -3,12 +3,13 @@
  * Prints one markdown table per case; each row shows distarch's figure, a
  * baseline measured in the same run, and their ratio.
  *
- * Cases: `launch`, `stop`, `relay`, `memory` (local); `remote` (SSH to a
+ * Cases: `launch`, `stop`, `relay`, `memory`, `dashboard` (local); `remote` (SSH to a
  * loopback sshd fixture: needs root and /usr/sbin/sshd).
  *
  * @module
  */
 
+import { dashboardRelayRows, metricsRows, samplingRows, stalledRows } from "./_dashboard.ts";
 import { launchStopRows, relayRows } from "./_local.ts";
 import { memoryRows } from "./_memory.ts";
 import { remoteRows } from "./_remote.ts";
@@ -45,6 +46,16 @@ export const CASES: Record<string, Case> = {
   memory: {
     title: "Master memory while supervising idle instances",
     run: () => memoryRows(200),
+  },
+  dashboard: {
+    title: "Dashboard: log relay (8 workers × 250,000 lines) while dashboard clients stream " +
+      "the log; /metrics latency and CPU/memory sampling with 500 instances",
+    run: async ({ reps }) => [
+      ...(await dashboardRelayRows(8, 250_000, reps)),
+      ...(await stalledRows(10)),
+      ...(await metricsRows(500)),
+      ...(await samplingRows(500)),
+    ],
   },
   remote: {
     title: "Remote: 16 loopback hosts × 4 instances until all ready; " +

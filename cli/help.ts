@@ -19,6 +19,7 @@ Commands:
       --log-format text|json    log line format (default text)
       --pid-file PATH           write the master's pid to PATH while it runs
       --plain                   no live summary, even in a terminal
+      --http [HOST:]PORT        serve the web dashboard and /metrics (loopback by default)
   validate [FILE]       check FILE without starting anything (exit 3 when invalid)
   schema                print the JSON Schema of config files
   ps [--json]           list the instances of the running master
@@ -28,6 +29,7 @@ Commands:
   restart GROUP [--alive-timeout S]   rolling restart, one instance at a time
   stop                  stop the master gracefully; wait and report
   logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f
+  dashboard [--json]    print the dashboard's login URL of the running master
 
 distarch --version prints the version.
 

@@ -12,6 +12,7 @@ import {
   _Issues,
   _num,
   _object,
+  _objectSchema,
   _oneOf,
   _str,
   type ConfigPath,
@@ -59,9 +60,38 @@ export const _LAUNCH: Fields = {
   ),
 };
 
-/** The keys of a whole config file: `$schema`, `groups` (checked by `groups`), the launcher options. */
+/** The `http:` section of a config file: the dashboard (master/http/). */
+const _HTTP_FIELDS: Fields = {
+  listen: _doc(
+    _str(
+      "must be a non-empty string",
+      "^((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):)?[0-9]{1,5}$",
+      'must be [HOST:]PORT, e.g. "127.0.0.1:7700" or "7700" (loopback)',
+    ),
+    "[HOST:]PORT the dashboard listens on; a bare port binds to 127.0.0.1.",
+  ),
+  token: _doc(
+    _str(
+      "must be a non-empty string",
+      "^[A-Za-z0-9._~-]{16,}$",
+      "must be at least 16 characters of A-Z a-z 0-9 . _ ~ -",
+    ),
+    "Bearer token (default: $DISTARCH_HTTP_TOKEN, else a random one).",
+  ),
+};
+const _http: Field = {
+  check: (v, path, issues) => _object(v, path, issues, _HTTP_FIELDS, ["listen"]),
+  schema: _objectSchema(_HTTP_FIELDS, ["listen"]),
+};
+
+/** The keys of a whole config file: `$schema`, `groups` (checked by `groups`), the launcher options, `http`. */
 export function _fileFields(groups: Field): Fields {
-  return { $schema: _doc(_str(), "Editor hint; ignored."), groups, ..._LAUNCH };
+  return {
+    $schema: _doc(_str(), "Editor hint; ignored."),
+    groups,
+    ..._LAUNCH,
+    http: _doc(_http, "The web dashboard and /metrics (off when absent)."),
+  };
 }
 
 /** The launcher options at `root`, and their rule across fields: backoffMax ≥ backoffInitial. */

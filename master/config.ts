@@ -67,6 +67,8 @@ export interface Config {
   groups: GroupConfig[];
   /** The launcher options found beside `groups`. */
   options: LaunchOptions;
+  /** The `http:` section: the dashboard (see master/http/dashboard.ts), when present. */
+  http?: { listen: string; token?: string };
 }
 
 /**
@@ -92,6 +94,8 @@ export function validateConfig(
   const fields = _fileFields(_groupsField(options));
   const out = _launch(input, [], issues, fields, ["groups"]);
   issues.throwIfAny();
-  const { groups, $schema: _, ...launch } = out ?? {};
-  return { groups: groups as GroupConfig[], options: launch as LaunchOptions };
+  const { groups, $schema: _, http, ...launch } = out ?? {};
+  const config: Config = { groups: groups as GroupConfig[], options: launch as LaunchOptions };
+  if (http !== undefined) config.http = http as NonNullable<Config["http"]>;
+  return config;
 }

@@ -180,6 +180,7 @@ Deno.test("the schema has exactly the keys the validator accepts, at every level
       (p) => ({ groups: [{ ...G, processes: [{ ...p, type: "remote" }] }] }),
       "groups.0.processes.0",
     ],
+    "#/properties/http": [(p) => file({}, { http: { listen: "7700", ...p } }), "http"],
   };
   eq([...levels.keys()].sort(), Object.keys(probes).sort(), "a new object level needs a probe");
   for (const [pointer, [make, at]] of Object.entries(probes)) {
@@ -187,9 +188,10 @@ Deno.test("the schema has exactly the keys the validator accepts, at every level
     eq(acceptedKeys(candidates, make, at), props, pointer);
     eq(levels.get(pointer)!.additionalProperties, false, pointer);
   }
-  // the launcher options are the top level but for $schema and groups
+  // the launcher options are the top level but for $schema, groups and http (the dashboard)
   const top = Object.keys(levels.get("#")!.properties as Obj);
-  eq(Object.keys(_LAUNCH).sort(), top.filter((k) => k !== "$schema" && k !== "groups").sort());
+  const others = ["$schema", "groups", "http"];
+  eq(Object.keys(_LAUNCH).sort(), top.filter((k) => !others.includes(k)).sort());
   for (const [name, t] of Object.entries(_DEFS)) {
     eq(Object.keys(t.fields), Object.keys(levels.get(`#/$defs/${name}`)!.properties as Obj));
     eq(t.required, levels.get(`#/$defs/${name}`)!.required, name);
@@ -211,6 +213,8 @@ const remote = (p: Obj) => file({ processes: [{ ...R, ...p }] });
 /** Configs both must accept. */
 const VALID: Obj[] = [
   file(),
+  file({}, { http: { listen: "7700" } }),
+  file({}, { http: { listen: "[::1]:0", token: "0123456789abcdef-._~" } }),
   file({ name: "Première équipe · 1", params: { a: [1, "x", null, true, { b: 2.5 }] } }),
   file({ processes: [L, R], permissions: [] }, { $schema: "./schema.json" }),
   file({ binPath: "deno", path: "work", priority: -20, timeout: 0, env: { _X: "", Y2: "v" } }),
@@ -227,6 +231,12 @@ const VALID: Obj[] = [
 /** Configs both must reject. */
 const INVALID: Obj[] = [
   {},
+  file({}, { http: {} }),
+  file({}, { http: "7700" }),
+  file({}, { http: { listen: "host:port" } }),
+  file({}, { http: { listen: "7700", token: "short" } }),
+  file({}, { http: { listen: "7700", token: "has space in it 0123" } }),
+  file({}, { http: { listen: "7700", tokn: "x" } }),
   { groups: [] },
   { groups: {} },
   { groups: ["g"] },

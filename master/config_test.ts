@@ -614,7 +614,7 @@ Deno.test("configSchema() has the same keys as the validator accepts", () => {
   eq(keys(s.$defs.group!.properties), keys(FULL_GROUP));
   eq(keys(s.$defs.localProcess!.properties), keys({ ...localFull, permissions: [], path: "" }));
   eq(keys(s.$defs.remoteProcess!.properties), keys({ ...remoteFull, ...localFull }));
-  eq(keys(s.properties), keys({ $schema: "", groups: [], ...FULL_OPTIONS }));
+  eq(keys(s.properties), keys({ $schema: "", groups: [], ...FULL_OPTIONS, http: {} }));
   for (const def of [s, ...Object.values(s.$defs)]) eq(def.additionalProperties, false);
   eq(s.$defs.group!.required, ["name", "command", "processes"]);
   eq(s.$defs.remoteProcess!.required, ["type", "hosts", "instances"]);

@@ -40,6 +40,12 @@ export interface InstanceInfo
   runs: number;
   /** Why its last run ended. */
   lastReason?: StopReason;
+  /** CPU use over the last sample, in percent of one core, when measured (see resources.ts). */
+  cpu?: number;
+  /** CPU seconds of its process group in the current run, when measured. */
+  cpuSeconds?: number;
+  /** Resident memory of its process group in bytes, when measured. */
+  rss?: number;
 }
 
 /** Why a run of an instance ended. */

@@ -53,6 +53,19 @@ export type {
   StopReason,
 } from "./events.ts";
 export type { Exec, InstanceSpec, Target } from "./plan.ts";
+export { ResourceSampler } from "./resources.ts";
+export type { ResourceSample, ResourceSamplerOptions } from "./resources.ts";
+export { serveDashboard } from "./http/dashboard.ts";
+export type {
+  Dashboard,
+  DashboardOptions,
+  DashboardTarget,
+  GroupSummary,
+} from "./http/dashboard.ts";
+export { LogFeed } from "./http/log_feed.ts";
+export type { FeedCursor, FeedEntry, FeedRead, LogFeedOptions } from "./http/log_feed.ts";
+export { parseListen } from "./http/listen.ts";
+export type { ListenAddress } from "./http/listen.ts";
 export type {
   GroupConfig,
   LaunchOptions,

@@ -7,7 +7,7 @@
  */
 
 import { ConfigError } from "../../master/config.ts";
-import { Launcher, type RunSummary } from "../../master/launcher.ts";
+import type { RunSummary } from "../../master/launcher.ts";
 import { type WriterLogger, writerLogger } from "../../master/log.ts";
 import type { LaunchOptions } from "../../master/types.ts";
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
@@ -17,6 +17,8 @@ import { ControlServer } from "../control_server.ts";
 import { configDir, loadConfigFile } from "./_load.ts";
 import { LiveView } from "../live.ts";
 import { LogRing, teeLogger } from "../log_ring.ts";
+import { LogFeed } from "../../master/http/log_feed.ts";
+import { MeasuredLauncher, startDashboard } from "./dashboard.ts";
 import { socketPath } from "../socket_path.ts";
 
 /** The options of `run`. */
@@ -30,6 +32,7 @@ export const RUN_OPTIONS = {
   "log-format": { type: "string" },
   socket: { type: "string" },
   plain: { type: "boolean" },
+  http: { type: "string" },
 } as const;
 
 /** Runs the master; resolves to the exit code (0 when everything ended cleanly). */
@@ -60,11 +63,12 @@ export async function runCommand(args: string[]): Promise<number> {
     name: logFile === undefined ? "stdout" : `--log-file ${logFile}`,
   });
   const ring = new LogRing();
+  const feed = new LogFeed(); // the dashboard's log stream and counts (cheap without --http)
   // the sink's backpressure reaches the relay: local instances wait while the log is behind
-  const logger = { ...teeLogger(sink, ring), backpressure: () => sink.backpressure() };
-  let launcher: Launcher;
+  const logger = { ...teeLogger(sink, ring, feed), backpressure: () => sink.backpressure() };
+  let launcher: MeasuredLauncher;
   try {
-    launcher = new Launcher({
+    launcher = new MeasuredLauncher({ // list() has CPU and memory: ps --json, live view, dashboard
       logger,
       handleSignals: true,
       cwd: configDir(file),
@@ -91,6 +95,23 @@ export async function runCommand(args: string[]): Promise<number> {
     out?.close();
     throw e;
   }
+  // the dashboard (--http or the config's http:), beside the control socket
+  let dashboard;
+  try {
+    const option = stringOption(values, "http");
+    dashboard = startDashboard({
+      option,
+      config: config.http,
+      launcher,
+      feed,
+      logger,
+      socket: path,
+    });
+  } catch (e) {
+    await server.close();
+    out?.close();
+    throw e;
+  }
   if (pidFile !== undefined) Deno.writeTextFileSync(pidFile, `${Deno.pid}\n`);
   const live = values.plain !== true && (logFile !== undefined || format === "text") &&
       roomForLiveView(config.groups.length)
@@ -109,6 +130,8 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     await sink.flush();
     live?.close();
+    launcher.sampler[Symbol.dispose]();
+    await dashboard?.close();
     await server.close();
     if (pidFile !== undefined) removePidFile(pidFile);
     out?.close();
