@@ -10,6 +10,7 @@
 import { escapeText } from "../master/log.ts";
 import type { InstanceInfo, InstanceState } from "../master/events.ts";
 import type { SyncWriter } from "../master/log.ts";
+import { bytes, duration, percent } from "./_format.ts";
 
 /** The columns of the summary, in order. */
 export const COLUMNS = [
@@ -53,14 +54,27 @@ export function countByGroup(
   return out;
 }
 
-/** Formats milliseconds as `1h02m03s`, `2m03s` or `3s`. */
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const pad = (n: number) => String(n).padStart(2, "0");
-  if (h > 0) return `${h}h${pad(m)}m${pad(sec)}s`;
-  if (m > 0) return `${m}m${pad(sec)}s`;
-  return `${sec}s`;
+/**
+ * The CPU (percent of one core) and resident memory of each group's
+ * instances, summed; `undefined` where no instance of the group was measured.
+ * Groups in first-seen order, as {@linkcode countByGroup}.
+ */
+export function resourcesByGroup(
+  instances: readonly InstanceInfo[],
+): { group: string; cpu: number | undefined; rss: number | undefined }[] {
+  const out = new Map<
+    string,
+    { group: string; cpu: number | undefined; rss: number | undefined }
+  >();
+  for (const i of instances) {
+    let row = out.get(i.group);
+    if (row === undefined) {
+      out.set(i.group, row = { group: i.group, cpu: undefined, rss: undefined });
+    }
+    if (i.cpu !== undefined) row.cpu = (row.cpu ?? 0) + i.cpu;
+    if (i.rss !== undefined) row.rss = (row.rss ?? 0) + i.rss;
+  }
+  return [...out.values()];
 }
 
 /** What {@linkcode renderSummary} shows besides the instances. */
@@ -94,18 +108,21 @@ export function renderSummary(instances: readonly InstanceInfo[], ctx: SummaryCo
   const nameWidth = Math.min(30, Math.max(5, ...[...groups.keys()].map((g) => g.length)));
   const header = `distarch · up ${duration(now - startedAt)} · ${instances.length} instances` +
     (note ? ` · ${note}` : "");
-  const title = "GROUP".padEnd(nameWidth) + COLUMNS.map((c) => " " + c.toUpperCase()).join("");
+  const title = "GROUP".padEnd(nameWidth) + COLUMNS.map((c) => " " + c.toUpperCase()).join("") +
+    "      CPU        MEM";
+  const totals = resourcesByGroup(instances);
   const paint = (c: Column, n: number, text: string) => {
     if (!color || n === 0) return text;
     const code = c === "running" ? 32 : c === "failed" ? 31 : c === "done" ? 2 : 33;
     return `\x1b[${code}m${text}\x1b[0m`;
   };
-  const rows = [...groups].map(([name, counts]) => {
+  const rows = [...groups].map(([name, counts], n) => {
     const label = name.length > nameWidth ? name.slice(0, nameWidth - 1) + "…" : name;
+    const total = totals[n]!;
     return label.padEnd(nameWidth) +
       COLUMNS.map((c) => " " + paint(c, counts[c], String(counts[c]).padStart(c.length))).join(
         "",
-      );
+      ) + " " + percent(total.cpu).padStart(8) + " " + bytes(total.rss).padStart(10);
   });
   return [header, title, ...rows].map((l) => cut(l, width));
 }

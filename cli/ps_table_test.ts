@@ -18,11 +18,14 @@ const base: InstanceInfo = {
 };
 
 Deno.test("psTable() aligns one row per instance under the header", () => {
-  const text = psTable([base, { ...base, id: 12, groupId: 2, state: "suspended", pid: 7 }], 10_000);
+  const text = psTable([
+    { ...base, cpu: 12.46, rss: 50_855_936 },
+    { ...base, id: 12, groupId: 2, state: "suspended", pid: 7, cpu: 1, rss: 1 },
+  ], 10_000);
   eq(text.split("\n"), [
-    "GROUP        HOST       ID  GROUPID  PID   STATE      UPTIME  RESTARTS  LAST SEEN",
-    "First Group  localhost  1   1        4242  running    10s     1         1s ago",
-    "First Group  localhost  12  2        -     suspended  -       1         1s ago",
+    "GROUP        HOST       ID  GROUPID  PID   STATE      CPU    MEM       UPTIME  RESTARTS  LAST SEEN",
+    "First Group  localhost  1   1        4242  running    12.5%  48.5 MiB  10s     1         1s ago",
+    "First Group  localhost  12  2        -     suspended  -      -         -       1         1s ago",
   ]);
 });
 

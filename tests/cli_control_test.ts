@@ -68,9 +68,20 @@ Deno.test("--service, resume, suspend, scale, restart and stop act on real proce
     eq(live(mark), pids, "ps shows the pids of the real processes");
 
     // the table view
+    await waitFor(async () => workers(await ps(sock)).every((i) => i.rss !== undefined));
     const table = await ctl(sock, "ps");
-    match(table, /^GROUP\s+HOST\s+ID\s+GROUPID\s+PID\s+STATE\s+UPTIME\s+RESTARTS\s+LAST SEEN\n/);
-    match(table, new RegExp(`Workers\\s+localhost\\s+1\\s+1\\s+${running[0]!.pid}\\s+running`));
+    match(
+      table,
+      /^GROUP\s+HOST\s+ID\s+GROUPID\s+PID\s+STATE\s+CPU\s+MEM\s+UPTIME\s+RESTARTS\s+LAST SEEN\n/,
+    );
+    match( // CPU and resident memory of the real process group, as pm2 ls shows them
+      table,
+      new RegExp(
+        `Workers\\s+localhost\\s+1\\s+1\\s+${
+          running[0]!.pid
+        }\\s+running\\s+(-|\\d+\\.\\d%)\\s+\\d+\\.\\d MiB`,
+      ),
+    );
     match(table, /Others\s+localhost\s+3\s+1\s+-\s+suspended/);
 
     match(await ctl(sock, "suspend", "Workers"), /suspended group "Workers"/);
