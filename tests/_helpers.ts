@@ -299,7 +299,10 @@ export interface RunOptions extends Omit<LauncherOptions, "logger" | "handleSign
    * stops the launcher and throws. @default {20000}
    */
   within?: number;
-  /** Paths removed (recursively) when the run is disposed. @default {[]} */
+  /**
+   * Paths removed (recursively) when the run is disposed: at the end of the
+   * `await using` scope, or as soon as {@linkcode runGroups} returns. @default {[]}
+   */
   remove?: readonly string[];
 }
 
