@@ -324,6 +324,8 @@ export interface LauncherRun extends AsyncDisposable {
   log: Collector;
   /** Every event so far. */
   events: LauncherEvent[];
+  /** True once `run()` has returned (or thrown). */
+  readonly returned: boolean;
   /** Waits for `run()` to return; after `within` ms stops the launcher and throws. */
   done(): Promise<RunResult>;
   /** `launcher.stop()`, then {@linkcode LauncherRun.done}. */
@@ -361,7 +363,8 @@ export function startGroups(groups: GroupConfig[], options: RunOptions = {}): La
     handleSignals: false,
     events: both,
   });
-  const run = launcher.run(groups);
+  let returned = false;
+  const run = launcher.run(groups).finally(() => returned = true);
   run.catch(() => {}); // observed by done(); never an unhandled rejection
   const done = async (): Promise<RunResult> => {
     const summary = await runWithin(launcher, run, within);
@@ -371,6 +374,9 @@ export function startGroups(groups: GroupConfig[], options: RunOptions = {}): La
     launcher,
     log,
     events,
+    get returned() {
+      return returned;
+    },
     done,
     async stop() {
       await launcher.stop();
