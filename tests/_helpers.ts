@@ -214,25 +214,18 @@ export function group(
 }
 
 /**
- * Runs `body` with a fresh marker, then kills (and reports) anything carrying
- * it. Also stops `launcher` if the body left it running.
+ * A fresh marker whose processes are killed at the end of the scope
+ * (`using scope = markScope()`), for tests whose workers are started by a
+ * subprocess (the CLI, a master fixture). Never throws: tests assert what is
+ * left with {@linkcode assertNoneLeft}.
  */
-export async function withMarker(
-  body: (mark: string) => Promise<void>,
-  launcher?: () => Launcher | undefined,
-): Promise<void> {
+export function markScope(): { mark: string } & Disposable {
   const mark = marker();
-  try {
-    await body(mark);
-  } finally {
-    const l = launcher?.();
-    if (l !== undefined) await l.stop().catch(() => {});
-    killMarked(mark);
-  }
+  return { mark, [Symbol.dispose]: () => void killMarked(mark) };
 }
 
 /** Races `run` against a deadline; on timeout, stops the launcher and throws. */
-export async function runWithin(
+async function runWithin(
   launcher: Launcher,
   run: Promise<RunSummary>,
   ms: number,
@@ -295,6 +288,18 @@ export async function removeAll(paths: readonly string[]): Promise<void> {
 /** Options of {@linkcode startGroups}, {@linkcode runGroups} and {@linkcode remoteRun}. */
 export interface RunOptions extends Omit<LauncherOptions, "logger" | "handleSignals"> {
   /**
+   * Where records go instead of {@linkcode LauncherRun.log}, which then stays
+   * empty (for tests of a logger itself, e.g. the text logger's raw fast path).
+   * @default {LauncherRun.log}
+   */
+  logger?: Logger;
+  /**
+   * Also record `processSeen` events, one per output line. A `processSeen`
+   * hook moves the launcher off its raw fast path, so it is only installed
+   * when this is true or `events.processSeen` is given. @default {false}
+   */
+  collectSeen?: boolean;
+  /**
    * Milliseconds {@linkcode LauncherRun.done} waits for `run()` before it
    * stops the launcher and throws. @default {20000}
    */
@@ -345,21 +350,31 @@ function marksOf(groups: readonly GroupConfig[]): string[] {
  * Cleanup never throws: tests assert what is left with {@linkcode assertNoneLeft}.
  */
 export function startGroups(groups: GroupConfig[], options: RunOptions = {}): LauncherRun {
-  const { within = 20_000, remove = [], events: hooks = {}, ...launcherOptions } = options;
+  const {
+    within = 20_000,
+    remove = [],
+    events: hooks = {},
+    logger,
+    collectSeen = false,
+    ...launcherOptions
+  } = options;
   const log = collector();
   const { events, handlers } = eventCollector();
+  const given = hooks as Record<string, ((e: LauncherEvent) => void) | undefined>;
   const both = Object.fromEntries(
-    Object.entries(handlers).map(([kind, push]) => {
-      const hook = (hooks as Record<string, ((e: LauncherEvent) => void) | undefined>)[kind];
-      return [kind, (e: LauncherEvent) => {
-        (push as (e: LauncherEvent) => void)(e);
+    Object.entries(handlers).flatMap(([kind, push]) => {
+      const hook = given[kind];
+      const collect = kind !== "processSeen" || collectSeen;
+      if (!collect && hook === undefined) return [];
+      return [[kind, (e: LauncherEvent) => {
+        if (collect) (push as (e: LauncherEvent) => void)(e);
         hook?.(e);
-      }];
+      }]];
     }),
   ) as EventHandlers;
   const launcher = new Launcher({
     ...launcherOptions,
-    logger: log,
+    logger: logger ?? log,
     handleSignals: false,
     events: both,
   });

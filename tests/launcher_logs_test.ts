@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Launcher } from "../master/launcher.ts";
 import { writerLogger } from "../master/log.ts";
 import { STDERR_LEVEL } from "../protocol/worker.ts";
 import {
@@ -8,7 +7,6 @@ import {
   marker,
   ROOT,
   runGroups,
-  runWithin,
   startedPids,
   startGroups,
   waitFor,
@@ -24,17 +22,12 @@ Deno.test("Launcher logs stdout lines as info records in the seed's text format"
     },
   };
   const text = writerLogger(writer); // the text logger, with its raw fast path
-  const launcher = new Launcher({ logger: text, handleSignals: false });
-  const summary = await runWithin(
-    launcher,
-    launcher.run([
-      group("First Group", ROOT + "examples/script1.ts", mark, {
-        instances: 2,
-        params: { message: "Hello World!", iterations: 1 },
-      }),
-    ]),
-    20_000,
-  );
+  const { summary } = await runGroups([
+    group("First Group", ROOT + "examples/script1.ts", mark, {
+      instances: 2,
+      params: { message: "Hello World!", iterations: 1 },
+    }),
+  ], { logger: text });
   text.flush();
   assert.equal(summary.ok, true);
   const out = new TextDecoder().decode(
@@ -92,24 +85,22 @@ Deno.test("Launcher relays 4 × 50,000 concurrent lines whole and in order per i
   const next = new Map<string, number>();
   const bad: string[] = [];
   const pad = "x".repeat(width);
-  const launcher = new Launcher({
-    logger: {
-      log(r) {
-        if (r.instance === undefined || !r.message.startsWith("flood ")) return;
-        const want = next.get(r.instance) ?? 1;
-        if (r.message !== `flood ${want} ${pad}` || r.level !== "info") {
-          if (bad.length < 5) bad.push(`${r.instance}: want ${want}, got ${r.message}`);
-        }
-        next.set(r.instance, want + 1);
+  const { summary } = await runGroups(
+    [group("F", "w_flood.ts", mark, { instances: 4, params: { lines: N, width } })],
+    {
+      logger: {
+        log(r) {
+          if (r.instance === undefined || !r.message.startsWith("flood ")) return;
+          const want = next.get(r.instance) ?? 1;
+          if (r.message !== `flood ${want} ${pad}` || r.level !== "info") {
+            if (bad.length < 5) bad.push(`${r.instance}: want ${want}, got ${r.message}`);
+          }
+          next.set(r.instance, want + 1);
+        },
       },
+      timeout: 20,
+      within: 40_000,
     },
-    handleSignals: false,
-    timeout: 20,
-  });
-  const summary = await runWithin(
-    launcher,
-    launcher.run([group("F", "w_flood.ts", mark, { instances: 4, params: { lines: N, width } })]),
-    40_000,
   );
   assert.deepEqual(bad, []);
   assert.equal(summary.ok, true);
@@ -194,12 +185,11 @@ Deno.test("the text logger's fast path survives binary garbage and a 10 MB line"
       return p.length;
     },
   });
-  const launcher = new Launcher({ logger: text, handleSignals: false, timeout: 20 });
-  const summary = await runWithin(
-    launcher,
-    launcher.run([group("G", "t_garbage.sh", mark, { binPath: "sh" })]),
-    30_000,
-  );
+  const { summary } = await runGroups([group("G", "t_garbage.sh", mark, { binPath: "sh" })], {
+    logger: text,
+    timeout: 20,
+    within: 30_000,
+  });
   text.flush();
   assert.equal(summary.ok, true);
   assert.ok(kept.includes("info - [G] [localhost] [t_garbage.sh/1/1] first line"));
