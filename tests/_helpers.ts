@@ -337,6 +337,9 @@ export interface LauncherRun extends AsyncDisposable {
   stop(): Promise<RunResult>;
 }
 
+/** How long disposing a {@linkcode LauncherRun} waits for a graceful stop before it kills. */
+const DISPOSE_GRACE_MS = 3000;
+
 /** The markers ({@linkcode group}'s `DISTARCH_TEST_MARK`) of some groups. */
 function marksOf(groups: readonly GroupConfig[]): string[] {
   return groups.map((g) => g.env?.DISTARCH_TEST_MARK).filter((m): m is string => m !== undefined);
@@ -345,8 +348,9 @@ function marksOf(groups: readonly GroupConfig[]): string[] {
 /**
  * Starts `groups` on a fresh Launcher (handleSignals off) that logs into a
  * collector and records every event. Use it with `await using`: at the end of
- * the scope the launcher is stopped, `run()` awaited, every process carrying
- * the groups' markers killed and `remove` paths deleted, whatever happened.
+ * the scope the launcher is stopped (given 3 s, then every process carrying
+ * the groups' markers is killed), `run()` awaited and `remove` paths deleted,
+ * whatever happened.
  * Cleanup never throws: tests assert what is left with {@linkcode assertNoneLeft}.
  */
 export function startGroups(groups: GroupConfig[], options: RunOptions = {}): LauncherRun {
@@ -398,7 +402,15 @@ export function startGroups(groups: GroupConfig[], options: RunOptions = {}): La
       return await done();
     },
     async [Symbol.asyncDispose]() {
-      await launcher.stop().catch(() => {});
+      // a test that failed mid-run does not wait out the grace period: a graceful stop
+      // gets DISPOSE_GRACE_MS, then whatever carries the groups' markers is killed
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        launcher.stop().catch(() => {}),
+        new Promise((resolve) => timer = setTimeout(resolve, DISPOSE_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+      for (const mark of marksOf(groups)) killMarked(mark);
       await runWithin(launcher, run, within).catch(() => {});
       for (const mark of marksOf(groups)) killMarked(mark);
       await removeAll(remove);
