@@ -17,7 +17,7 @@ import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
 
 const ignore = sshdUnavailable() !== undefined;
 /** Slack on time bounds, for a loaded machine. */
-const MARGIN = 5000;
+const MARGIN = 7000;
 
 function count(c: Collector, message: string, host?: string): number {
   return c.records.filter((r) => r.message === message && (host === undefined || r.host === host))

@@ -17,7 +17,7 @@ import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
 const ignore = sshdUnavailable() !== undefined;
 const LEASE = 3;
 /** Slack on time bounds, for a loaded machine. */
-const MARGIN = 5000;
+const MARGIN = 7000;
 
 Deno.test({
   name: "remote: a host with no Deno and an empty home runs the workers (zero install)",

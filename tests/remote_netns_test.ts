@@ -17,7 +17,7 @@ const ignore = sshdUnavailable() !== undefined || netnsUnavailable() !== undefin
 const LEASE = 3;
 const GRACE = 1;
 /** Slack on every bound below, for a loaded machine. */
-const MARGIN = 5000;
+const MARGIN = 7000;
 
 /** Labels of the instances on `host` that logged "ready" at index `from` or later. */
 function readySince(c: Collector, host: string, from: number): Set<string | undefined> {
