@@ -145,9 +145,16 @@ export async function startMaster(
   return master;
 }
 
-/** A fresh temporary directory, removed by the returned disposer. */
-export function tempDir(): { path: string } & Disposable {
-  const path = Deno.makeTempDirSync({ prefix: "distarch-cli-" });
+/** Options of {@linkcode tempDir}. */
+export interface TempDirOptions {
+  /** Start of the directory's name. @default {"distarch-cli-"} */
+  prefix?: string;
+}
+
+/** A fresh temporary directory, removed by the returned disposer (`using`). */
+export function tempDir(options: TempDirOptions = {}): { path: string } & Disposable {
+  const { prefix = "distarch-cli-" } = options;
+  const path = Deno.makeTempDirSync({ prefix });
   return {
     path,
     [Symbol.dispose]() {

@@ -1,10 +1,11 @@
-import { deepStrictEqual, match, ok as assert, strictEqual } from "node:assert/strict";
+import assert from "node:assert/strict";
 import {
   decodeMessage,
   PREFIX,
   type WorkerContext,
   type WorkerMessage,
 } from "../protocol/worker.ts";
+import { waitFor } from "../tests/_helpers.ts";
 import { Handler } from "./handler.ts";
 
 const fixtures = new URL("../tests/fixtures/", import.meta.url);
@@ -28,19 +29,27 @@ interface Finished {
   messages: WorkerMessage[];
 }
 
+/** Options of a {@linkcode Worker}. */
+interface WorkerOptions {
+  /** Deno permission flags. @default {[]} */
+  permissions?: string[];
+  /** Arguments after the script. @default {[]} */
+  args?: string[];
+}
+
 /** One fixture worker, run as a real process in its own process group. */
 class Worker implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #stdout = "";
   #stderr = "";
-  #waiters: (() => void)[] = [];
   readonly #done: Promise<Finished>;
 
-  constructor(fixture: string, permissions: string[] = []) {
+  constructor(fixture: string, options: WorkerOptions = {}) {
+    const { permissions = [], args = [] } = options;
     const script = new URL(fixture, fixtures).pathname;
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", ...permissions, script],
+      args: ["run", "--no-prompt", ...permissions, script, ...args],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -52,7 +61,6 @@ class Worker implements AsyncDisposable {
       for await (const chunk of stream) {
         if (out === "stdout") this.#stdout += dec.decode(chunk, { stream: true });
         else this.#stderr += dec.decode(chunk, { stream: true });
-        for (const wake of this.#waiters.splice(0)) wake();
       }
     };
     this.#done = Promise.all([
@@ -63,7 +71,7 @@ class Worker implements AsyncDisposable {
       const stdout = this.#stdout.split("\n").filter((l) => l !== "");
       const messages = stdout.filter((l) => l.startsWith(PREFIX)).map((l) => {
         const m = decodeMessage(l.slice(PREFIX.length));
-        assert(m, `not a protocol line: ${l}`);
+        assert.ok(m, `not a protocol line: ${l}`);
         return m;
       });
       return { code: status.code, stdout, stderr: this.#stderr, messages };
@@ -87,17 +95,8 @@ class Worker implements AsyncDisposable {
   }
 
   /** Waits until stdout contains `text`. */
-  async waitFor(text: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.#stdout.includes(text)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(text)}`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        timer = setTimeout(resolve, 100);
-      });
-      clearTimeout(timer);
-    }
+  async printed(text: string, timeoutMs = 10_000): Promise<void> {
+    await waitFor(() => this.#stdout.includes(text), timeoutMs, JSON.stringify(text));
   }
 
   /** Waits for the process to exit; kills its group after `timeoutMs`. */
@@ -130,21 +129,11 @@ class Worker implements AsyncDisposable {
 async function runWith(
   fixture: string,
   params: Record<string, unknown> = {},
-  permissions: string[] = [],
+  options: WorkerOptions = {},
 ): Promise<Finished> {
-  await using worker = new Worker(fixture, permissions);
+  await using worker = new Worker(fixture, options);
   await worker.send(JSON.stringify(contextFor(params)) + "\n");
   return await worker.finish();
-}
-
-/** True while `pid` runs (a zombie waiting to be reaped counts as dead). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 function logs(messages: WorkerMessage[]) {
@@ -162,10 +151,10 @@ Deno.test("Handler gives the worker its context and params intact", async () => 
     big: "x".repeat(1024 * 1024),
   };
   const { code, messages, stderr } = await runWith("w_echo_context.ts", params);
-  strictEqual(code, 0, stderr);
+  assert.equal(code, 0, stderr);
   const [log] = logs(messages);
-  assert(log?.ctx, "no context log");
-  deepStrictEqual(log.ctx, {
+  assert.ok(log?.ctx, "no context log");
+  assert.deepEqual(log.ctx, {
     id: 7,
     groupId: 2,
     groupCount: 3,
@@ -173,7 +162,7 @@ Deno.test("Handler gives the worker its context and params intact", async () => 
     groupConfig: { name: "First Group", command: "w.ts", params },
     params,
   });
-  deepStrictEqual(messages.at(-1), { t: "ended" });
+  assert.deepEqual(messages.at(-1), { t: "ended" });
 });
 
 Deno.test("Handler reads a context line that arrives in small pieces", async () => {
@@ -183,8 +172,8 @@ Deno.test("Handler reads a context line that arrives in small pieces", async () 
     await worker.send(bytes.subarray(i, i + 7));
   }
   const { code, messages } = await worker.finish();
-  strictEqual(code, 0);
-  deepStrictEqual(logs(messages)[0]?.ctx?.params, { a: "é" });
+  assert.equal(code, 0);
+  assert.deepEqual(logs(messages)[0]?.ctx?.params, { a: "é" });
 });
 
 Deno.test("Handler run by hand exits 2 with one line on stderr", async (t) => {
@@ -204,11 +193,11 @@ Deno.test("Handler run by hand exits 2 with one line on stderr", async (t) => {
       if (input !== undefined) await worker.send(input);
       await worker.closeStdin();
       const { code, stdout, stderr } = await worker.finish();
-      strictEqual(code, 2);
-      deepStrictEqual(stdout, []);
+      assert.equal(code, 2);
+      assert.deepEqual(stdout, []);
       const lines = stderr.trimEnd().split("\n");
-      strictEqual(lines.length, 1, stderr);
-      match(
+      assert.equal(lines.length, 1, stderr);
+      assert.match(
         lines[0] ?? "",
         /^distarch: this is a distarch worker; start it with a distarch master/,
       );
@@ -219,14 +208,14 @@ Deno.test("Handler run by hand exits 2 with one line on stderr", async (t) => {
 Deno.test("SIGTERM sets mustStop, aborts the signal, cuts sleep short and ends cleanly", async () => {
   await using worker = new Worker("w_sleep.ts");
   await worker.send(JSON.stringify(contextFor({ sleep: 60 })) + "\n");
-  await worker.waitFor("ready");
+  await worker.printed("ready");
   const sent = Date.now();
   worker.kill("SIGTERM");
   const { code, messages } = await worker.finish();
-  assert(Date.now() - sent < 5000, "sleep was not cut short");
-  strictEqual(code, 0);
+  assert.ok(Date.now() - sent < 5000, "sleep was not cut short");
+  assert.equal(code, 0);
   const woke = logs(messages).find((m) => m.msg === "woke");
-  deepStrictEqual(woke?.ctx, {
+  assert.deepEqual(woke?.ctx, {
     slept: false,
     mustStop: true,
     stopping: true,
@@ -234,54 +223,45 @@ Deno.test("SIGTERM sets mustStop, aborts the signal, cuts sleep short and ends c
     reason: "stop requested: SIGTERM",
     sleepAfterStop: false,
   });
-  deepStrictEqual(messages.at(-1), { t: "ended" });
+  assert.deepEqual(messages.at(-1), { t: "ended" });
 });
 
 Deno.test("SIGINT is a stop request too", async () => {
   await using worker = new Worker("w_sleep.ts");
   await worker.send(JSON.stringify(contextFor({ sleep: 60 })) + "\n");
-  await worker.waitFor("ready");
+  await worker.printed("ready");
   worker.kill("SIGINT");
   const { code, messages } = await worker.finish();
-  strictEqual(code, 0);
-  strictEqual(logs(messages).find((m) => m.msg === "woke")?.ctx?.reason, "stop requested: SIGINT");
+  assert.equal(code, 0);
+  assert.equal(logs(messages).find((m) => m.msg === "woke")?.ctx?.reason, "stop requested: SIGINT");
 });
 
 Deno.test("stdin closing after the context line is a stop request", async () => {
   await using worker = new Worker("w_sleep.ts");
   await worker.send(JSON.stringify(contextFor({ sleep: 60 })) + "\n");
-  await worker.waitFor("ready");
+  await worker.printed("ready");
   await worker.closeStdin();
   const { code, messages } = await worker.finish();
-  strictEqual(code, 0);
+  assert.equal(code, 0);
   const woke = logs(messages).find((m) => m.msg === "woke");
-  strictEqual(woke?.ctx?.slept, false);
-  match(String(woke?.ctx?.reason), /stdin closed/);
-  deepStrictEqual(messages.at(-1), { t: "ended" });
+  assert.equal(woke?.ctx?.slept, false);
+  assert.match(String(woke?.ctx?.reason), /stdin closed/);
+  assert.deepEqual(messages.at(-1), { t: "ended" });
 });
 
 Deno.test("sleep() resolves true when no stop is requested", async () => {
   const { code, messages } = await runWith("w_sleep.ts", { sleep: 0.1 });
-  strictEqual(code, 0);
+  assert.equal(code, 0);
   const woke = logs(messages).find((m) => m.msg === "woke");
-  strictEqual(woke?.ctx?.slept, true);
-  strictEqual(woke?.ctx?.mustStop, false);
-});
-
-Deno.test("ping() in a tight loop writes at most one line per second", async () => {
-  const { code, messages } = await runWith("w_ping.ts", { seconds: 1.5 });
-  strictEqual(code, 0);
-  const pings = messages.filter((m) => m.t === "ping").length;
-  const calls = Number(logs(messages).find((m) => m.msg === "done")?.ctx?.calls);
-  assert(calls > 1000, `only ${calls} ping() calls`);
-  assert(pings >= 1 && pings <= 3, `${pings} ping lines`);
+  assert.equal(woke?.ctx?.slept, true);
+  assert.equal(woke?.ctx?.mustStop, false);
 });
 
 Deno.test("logger writes every level with its context, in order with console.log", async () => {
   const { code, messages, stdout } = await runWith("w_levels.ts");
-  strictEqual(code, 0);
+  assert.equal(code, 0);
   const text = 'héllo ✓ "q"';
-  deepStrictEqual(messages.slice(0, 6), [
+  assert.deepEqual(messages.slice(0, 6), [
     { t: "log", level: "debug", msg: "debug message", ctx: { level: "debug", n: 0, text } },
     { t: "log", level: "info", msg: "info message", ctx: { level: "info", n: 1, text } },
     { t: "log", level: "notice", msg: "notice message", ctx: { level: "notice", n: 2, text } },
@@ -294,7 +274,7 @@ Deno.test("logger writes every level with its context, in order with console.log
       ctx: { level: "critical", n: 5, text },
     },
   ]);
-  deepStrictEqual(stdout.slice(6), [
+  assert.deepEqual(stdout.slice(6), [
     `${PREFIX}notice no context`,
     `${PREFIX}{"t":"log","level":"warning","msg":"two\\nlines"}`,
     "plain line",
@@ -304,30 +284,32 @@ Deno.test("logger writes every level with its context, in order with console.log
 
 Deno.test("a callback that throws is logged at critical and exits 1", async () => {
   const { code, messages, stdout } = await runWith("w_throw.ts", { message: "boom" });
-  strictEqual(code, 1);
-  strictEqual(stdout[0], "before the throw");
+  assert.equal(code, 1);
+  assert.equal(stdout[0], "before the throw");
   const [critical] = logs(messages);
-  strictEqual(critical?.level, "critical");
-  match(critical?.msg ?? "", /boom/);
-  strictEqual(critical?.ctx?.error, "boom");
-  match(String(critical?.ctx?.stack), /w_throw\.ts/);
-  assert(!messages.some((m) => m.t === "ended"), "a failed worker must not say ended");
+  assert.equal(critical?.level, "critical");
+  assert.match(critical?.msg ?? "", /boom/);
+  assert.equal(critical?.ctx?.error, "boom");
+  assert.match(String(critical?.ctx?.stack), /w_throw\.ts/);
+  assert.ok(!messages.some((m) => m.t === "ended"), "a failed worker must not say ended");
 });
 
 Deno.test("a worker with no permission runs and sees PermissionDenied for itself", async () => {
   const { code, messages, stderr } = await runWith("w_permission.ts");
-  strictEqual(code, 0, stderr);
+  assert.equal(code, 0, stderr);
   const [report] = logs(messages);
-  strictEqual(report?.level, "error");
-  strictEqual(report?.msg, "read denied");
-  deepStrictEqual(messages.at(-1), { t: "ended" });
+  assert.equal(report?.level, "error");
+  assert.equal(report?.msg, "read denied");
+  assert.deepEqual(messages.at(-1), { t: "ended" });
 });
 
 Deno.test("a granted permission reaches the worker", async () => {
   const path = new URL("w_permission.ts", fixtures).pathname;
-  const { code, messages } = await runWith("w_permission.ts", { path }, [`--allow-read=${path}`]);
-  strictEqual(code, 0);
-  strictEqual(logs(messages)[0]?.msg, "read allowed");
+  const { code, messages } = await runWith("w_permission.ts", { path }, {
+    permissions: [`--allow-read=${path}`],
+  });
+  assert.equal(code, 0);
+  assert.equal(logs(messages)[0]?.msg, "read allowed");
 });
 
 Deno.test("Handler rejects a negative pingInterval with the value", () => {
@@ -337,60 +319,65 @@ Deno.test("Handler rejects a negative pingInterval with the value", () => {
   } catch (e) {
     error = e;
   }
-  assert(error instanceof RangeError);
-  match(error.message, /'pingInterval'.*current value is -1/);
+  assert.ok(error instanceof RangeError);
+  assert.match(error.message, /'pingInterval'.*current value is -1/);
 });
 
-Deno.test("fixture workers: crash exits 3 after its lines, flood writes every line", async () => {
-  const crash = await runWith("w_crash.ts", { lines: 2 });
-  strictEqual(crash.code, 3);
-  deepStrictEqual(crash.stdout, ["line 1", "line 2"]);
-  strictEqual(crash.stderr, "crashing now\n");
-
-  const flood = await runWith("w_flood.ts", { lines: 20_000, width: 10 });
-  strictEqual(flood.code, 0);
-  strictEqual(flood.stdout.length, 20_001);
-  strictEqual(flood.stdout[19_999], "flood 20000 xxxxxxxxxx");
-});
-
-Deno.test("fixture workers: hang goes silent, ignore_term outlives SIGTERM", async () => {
-  {
-    await using worker = new Worker("w_hang.ts");
-    await worker.send(JSON.stringify(contextFor()) + "\n");
-    await worker.waitFor("about to hang");
-    worker.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    worker.kill("SIGKILL");
-    const { code, stdout } = await worker.finish();
-    strictEqual(code, 137);
-    deepStrictEqual(stdout, ["about to hang"]);
-  }
-  {
-    await using worker = new Worker("w_ignore_term.ts");
-    await worker.send(JSON.stringify(contextFor()) + "\n");
-    await worker.waitFor("ready");
-    worker.kill("SIGTERM");
-    await worker.waitFor("ignoring it");
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    worker.kill("SIGKILL");
-    const { code } = await worker.finish();
-    strictEqual(code, 137);
+Deno.test("ping() writes at most one line per pingInterval, by a fake clock", async (t) => {
+  // which of the calls at these times (ms) wrote a ping line
+  const at = [0, 0, 500, 999.9, 1000, 1000, 1999, 2000.5, 2600, 5000];
+  const cases: [string, string[], number[]][] = [
+    ["the default, 1 s", [], [0, 1000, 2000.5, 5000]],
+    ["pingInterval: 2.5", ["2.5"], [0, 2600]],
+    ["pingInterval: 0 pings on every call", ["0"], at],
+  ];
+  for (const [name, args, want] of cases) {
+    await t.step(name, async () => {
+      const { code, stdout, stderr } = await runWith("w_handler_probe.ts", {
+        probe: "ping-clock",
+        at,
+      }, { args });
+      assert.equal(code, 0, stderr);
+      const pinged: number[] = [];
+      let now = NaN;
+      for (const line of stdout) {
+        if (line.startsWith("t=")) now = Number(line.slice(2));
+        else if (line === `${PREFIX}ping`) pinged.push(now);
+      }
+      assert.deepEqual(pinged, want, stdout.join("\n"));
+    });
   }
 });
 
-Deno.test("fixture workers: grandchild is killed with the process group", async () => {
-  await using worker = new Worker("w_grandchild.ts", ["--allow-run=sleep"]);
-  await worker.send(JSON.stringify(contextFor()) + "\n");
-  await worker.waitFor("grandchild started");
-  Deno.kill(-worker.pid, "SIGKILL");
-  const { stdout } = await worker.finish();
-  const started = decodeMessage((stdout[0] ?? "").slice(PREFIX.length));
-  const pid = started?.t === "log" ? Number(started.ctx?.pid) : NaN;
-  assert(pid > 0, stdout.join("\n"));
-  const deadline = Date.now() + 5000;
-  while (isAlive(pid) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const alive = isAlive(pid);
-  assert(!alive, `grandchild ${pid} survived`);
+Deno.test("Handler.run() called a second time rejects, and the first run goes on", async () => {
+  const { code, messages, stderr } = await runWith("w_handler_probe.ts", { probe: "run-twice" });
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(logs(messages).map((m) => [m.level, m.msg, m.ctx]), [
+    ["info", "second run()", { again: "Error: Cannot run Handler: run() was already called" }],
+  ]);
+  assert.deepEqual(messages.at(-1), { t: "ended" });
+});
+
+Deno.test("a log context JSON cannot encode keeps its message and explains the context", async () => {
+  const { code, messages, stderr } = await runWith("w_handler_probe.ts", { probe: "bad-context" });
+  assert.equal(code, 0, stderr);
+  const got = logs(messages);
+  assert.deepEqual(got.map((m) => [m.level, m.msg]), [
+    ["warning", "bigint"],
+    ["error", "cycle"],
+    ["info", "after"],
+  ]);
+  assert.match(String(got[0]?.ctx?.ctxError), /^context not serializable: TypeError: .*BigInt/);
+  assert.match(String(got[1]?.ctx?.ctxError), /^context not serializable: TypeError: .*circular/i);
+  assert.equal(got[2]?.ctx, undefined);
+  assert.deepEqual(messages.at(-1), { t: "ended" });
+});
+
+Deno.test("a callback that throws a non-Error is logged at critical with its text and exits 1", async () => {
+  const { code, messages } = await runWith("w_handler_probe.ts", { probe: "throw-string" });
+  assert.equal(code, 1);
+  assert.deepEqual(logs(messages).map((m) => [m.level, m.msg, m.ctx]), [
+    ["critical", "worker failed: a plain string", { error: "a plain string" }],
+  ]);
+  assert.ok(!messages.some((m) => m.t === "ended"), "a failed worker must not say ended");
 });

@@ -1,12 +1,18 @@
 /**
  * Shared helpers of the launcher tests: a collecting logger, process probes
- * through /proc, polling, and cleanup by a unique marker in the environment.
+ * through /proc, polling, cleanup by a unique marker in the environment, and
+ * fixtures that own a run: {@linkcode runGroups} (run to the end),
+ * {@linkcode startGroups} / {@linkcode remoteRun} (`await using`, stopped and
+ * cleaned up at the end of the scope) and {@linkcode masterProcess} (a master
+ * in its own process).
+ *
+ * Assertions come from `node:assert/strict`, imported as `assert`.
  *
  * @module
  */
 
 import type { EventHandlers, LauncherEvent } from "../master/events.ts";
-import type { Launcher, RunSummary } from "../master/launcher.ts";
+import { Launcher, type LauncherOptions, type RunSummary } from "../master/launcher.ts";
 import type { GroupConfig, Logger, LogRecord, ProcessConfig } from "../master/types.ts";
 
 /** Absolute path of the fixtures directory, with a trailing slash. */
@@ -208,25 +214,18 @@ export function group(
 }
 
 /**
- * Runs `body` with a fresh marker, then kills (and reports) anything carrying
- * it. Also stops `launcher` if the body left it running.
+ * A fresh marker whose processes are killed at the end of the scope
+ * (`using scope = markScope()`), for tests whose workers are started by a
+ * subprocess (the CLI, a master fixture). Never throws: tests assert what is
+ * left with {@linkcode assertNoneLeft}.
  */
-export async function withMarker(
-  body: (mark: string) => Promise<void>,
-  launcher?: () => Launcher | undefined,
-): Promise<void> {
+export function markScope(): { mark: string } & Disposable {
   const mark = marker();
-  try {
-    await body(mark);
-  } finally {
-    const l = launcher?.();
-    if (l !== undefined) await l.stop().catch(() => {});
-    killMarked(mark);
-  }
+  return { mark, [Symbol.dispose]: () => void killMarked(mark) };
 }
 
 /** Races `run` against a deadline; on timeout, stops the launcher and throws. */
-export async function runWithin(
+async function runWithin(
   launcher: Launcher,
   run: Promise<RunSummary>,
   ms: number,
@@ -246,7 +245,10 @@ export async function runWithin(
 }
 
 /** Finds the pid a `started (pid N)` record names, for one instance label. */
-export function startedPids(records: LogRecord[], instance?: string): number[] {
+export function startedPids(
+  records: readonly { message: string; instance?: string | undefined }[],
+  instance?: string,
+): number[] {
   return records
     .filter((r) => (instance === undefined || r.instance === instance))
     .map((r) => /^started \(pid (\d+)\)$/.exec(r.message)?.[1])
@@ -279,4 +281,266 @@ export function controlDirsOf(pid: number): string[] {
 /** Removes each path (recursively) that is still there. */
 export async function removeAll(paths: readonly string[]): Promise<void> {
   for (const p of paths) await Deno.remove(p, { recursive: true }).catch(() => {});
+}
+
+// ------------------------------------------------------------ runs owned by a fixture
+
+/** Options of {@linkcode startGroups}, {@linkcode runGroups} and {@linkcode remoteRun}. */
+export interface RunOptions extends Omit<LauncherOptions, "logger" | "handleSignals"> {
+  /**
+   * Where records go instead of {@linkcode LauncherRun.log}, which then stays
+   * empty (for tests of a logger itself, e.g. the text logger's raw fast path).
+   * @default {LauncherRun.log}
+   */
+  logger?: Logger;
+  /**
+   * Also record `processSeen` events, one per output line. A `processSeen`
+   * hook moves the launcher off its raw fast path, so it is only installed
+   * when this is true or `events.processSeen` is given. @default {false}
+   */
+  collectSeen?: boolean;
+  /**
+   * Milliseconds {@linkcode LauncherRun.done} waits for `run()` before it
+   * stops the launcher and throws. @default {20000}
+   */
+  within?: number;
+  /**
+   * Paths removed (recursively) when the run is disposed: at the end of the
+   * `await using` scope, or as soon as {@linkcode runGroups} returns. @default {[]}
+   */
+  remove?: readonly string[];
+}
+
+/** What a run gave: its summary, every log record and every event. */
+export interface RunResult {
+  /** What `run()` returned. */
+  summary: RunSummary;
+  /** Every log record, with queries. */
+  log: Collector;
+  /** Every event, in order (the `events` option's hooks are called too). */
+  events: LauncherEvent[];
+}
+
+/** A launcher running groups for a test; disposing it stops it and cleans up. */
+export interface LauncherRun extends AsyncDisposable {
+  /** The launcher (handleSignals off, logging into {@linkcode LauncherRun.log}). */
+  launcher: Launcher;
+  /** Every log record so far. */
+  log: Collector;
+  /** Every event so far. */
+  events: LauncherEvent[];
+  /** True once `run()` has returned (or thrown). */
+  readonly returned: boolean;
+  /** Waits for `run()` to return; after `within` ms stops the launcher and throws. */
+  done(): Promise<RunResult>;
+  /** `launcher.stop()`, then {@linkcode LauncherRun.done}. */
+  stop(): Promise<RunResult>;
+}
+
+/** How long disposing a {@linkcode LauncherRun} waits for a graceful stop before it kills. */
+const DISPOSE_GRACE_MS = 3000;
+
+/** The markers ({@linkcode group}'s `DISTARCH_TEST_MARK`) of some groups. */
+function marksOf(groups: readonly GroupConfig[]): string[] {
+  return groups.map((g) => g.env?.DISTARCH_TEST_MARK).filter((m): m is string => m !== undefined);
+}
+
+/**
+ * Starts `groups` on a fresh Launcher (handleSignals off) that logs into a
+ * collector and records every event. Use it with `await using`: at the end of
+ * the scope the launcher is stopped (given 3 s, then every process carrying
+ * the groups' markers is killed), `run()` awaited and `remove` paths deleted,
+ * whatever happened.
+ * Cleanup never throws: tests assert what is left with {@linkcode assertNoneLeft}.
+ */
+export function startGroups(groups: GroupConfig[], options: RunOptions = {}): LauncherRun {
+  const {
+    within = 20_000,
+    remove = [],
+    events: hooks = {},
+    logger,
+    collectSeen = false,
+    ...launcherOptions
+  } = options;
+  const log = collector();
+  const { events, handlers } = eventCollector();
+  const given = hooks as Record<string, ((e: LauncherEvent) => void) | undefined>;
+  const both = Object.fromEntries(
+    Object.entries(handlers).flatMap(([kind, push]) => {
+      const hook = given[kind];
+      const collect = kind !== "processSeen" || collectSeen;
+      if (!collect && hook === undefined) return [];
+      return [[kind, (e: LauncherEvent) => {
+        if (collect) (push as (e: LauncherEvent) => void)(e);
+        hook?.(e);
+      }]];
+    }),
+  ) as EventHandlers;
+  const launcher = new Launcher({
+    ...launcherOptions,
+    logger: logger ?? log,
+    handleSignals: false,
+    events: both,
+  });
+  let returned = false;
+  const run = launcher.run(groups).finally(() => returned = true);
+  run.catch(() => {}); // observed by done(); never an unhandled rejection
+  const done = async (): Promise<RunResult> => {
+    const summary = await runWithin(launcher, run, within);
+    return { summary, log, events };
+  };
+  return {
+    launcher,
+    log,
+    events,
+    get returned() {
+      return returned;
+    },
+    done,
+    async stop() {
+      await launcher.stop();
+      return await done();
+    },
+    async [Symbol.asyncDispose]() {
+      // a test that failed mid-run does not wait out the grace period: a graceful stop
+      // gets DISPOSE_GRACE_MS, then whatever carries the groups' markers is killed
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        launcher.stop().catch(() => {}),
+        new Promise((resolve) => timer = setTimeout(resolve, DISPOSE_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+      for (const mark of marksOf(groups)) killMarked(mark);
+      await runWithin(launcher, run, within).catch(() => {});
+      for (const mark of marksOf(groups)) killMarked(mark);
+      await removeAll(remove);
+    },
+  };
+}
+
+/**
+ * Runs `groups` to the end (see {@linkcode startGroups}) and returns the
+ * summary, the records and the events; throws when `run()` takes longer
+ * than `within` ms.
+ */
+export async function runGroups(
+  groups: GroupConfig[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  await using run = startGroups(groups, options);
+  return await run.done();
+}
+
+/**
+ * {@linkcode startGroups} with the settings of the remote tests: a 3 s SSH
+ * lease, a 1 s grace period and a 60 s deadline, any of them overridable.
+ */
+export function remoteRun(groups: GroupConfig[], options: RunOptions = {}): LauncherRun {
+  return startGroups(groups, { sshLease: 3, gracePeriod: 1, within: 60_000, ...options });
+}
+
+/** One JSON log line of a {@linkcode MasterProcess}. */
+export interface MasterRecord {
+  level: string;
+  message: string;
+  instance?: string;
+  host?: string;
+  context?: Record<string, unknown>;
+}
+
+/** A master in its own process (a fixture script), its stdout split into lines. */
+export interface MasterProcess extends AsyncDisposable {
+  /** The subprocess. */
+  child: Deno.ChildProcess;
+  /** Its stdout lines so far. */
+  lines: string[];
+  /** Its JSON log lines so far, parsed. */
+  records(): MasterRecord[];
+  /** The summary it printed (`SUMMARY <json>`), or undefined. */
+  summary(): RunSummary | undefined;
+  /** Resolves to its status; kills it and throws after `ms`. */
+  exit(ms?: number): Promise<Deno.CommandStatus>;
+  /** Paths to remove (recursively) when it is disposed. */
+  remove: string[];
+}
+
+/** Options of {@linkcode masterProcess}. */
+export interface MasterProcessOptions {
+  /** Written to its stdin, which is then closed. @default {stdin is null} */
+  stdin?: string;
+  /** Markers whose processes are killed when it is disposed. @default {[]} */
+  marks?: string[];
+}
+
+/**
+ * Starts `deno run -A script args…` (a master fixture printing JSON log
+ * lines). Use it with `await using`: at the end of the scope it is killed
+ * with SIGKILL if still running, its marked processes are killed and
+ * `remove` paths deleted.
+ */
+export function masterProcess(
+  script: string,
+  args: string[],
+  options: MasterProcessOptions = {},
+): MasterProcess {
+  const { stdin, marks = [] } = options;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", script, ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    w.write(new TextEncoder().encode(stdin)).then(() => w.close()).catch(() => {});
+  }
+  const lines: string[] = [];
+  const reading = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+    if (rest) lines.push(rest);
+  })();
+  const done = Promise.all([child.status, reading]).then(([s]) => s);
+  let ended = false;
+  done.finally(() => ended = true).catch(() => {});
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  };
+  const remove: string[] = [];
+  return {
+    child,
+    lines,
+    remove,
+    records: () => lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)),
+    summary() {
+      const line = lines.find((l) => l.startsWith("SUMMARY "));
+      return line === undefined ? undefined : JSON.parse(line.slice(8));
+    },
+    async exit(ms = 10_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) =>
+        timer = setTimeout(() => {
+          kill();
+          reject(new Error(`the master did not end within ${ms} ms:\n${lines.join("\n")}`));
+        }, ms)
+      );
+      try {
+        return await Promise.race([done, deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      if (!ended) kill();
+      await done.catch(() => {});
+      for (const mark of marks) killMarked(mark);
+      await removeAll(remove);
+    },
+  };
 }

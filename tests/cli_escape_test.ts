@@ -3,7 +3,7 @@
  * characters escaped, so a worker cannot drive the terminal of whoever reads.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { distarch, startMaster, tempDir } from "../cli/_testing.ts";
 import { waitFor } from "./_helpers.ts";
 
@@ -33,17 +33,17 @@ gracePeriod: 1
   await waitFor(() => master.stdout().includes("hidden"), 10_000, "the evil line");
 
   const logs = await distarch(["logs", "--socket", sock]);
-  eq(logs.code, 0, logs.stderr);
+  assert.deepEqual(logs.code, 0, logs.stderr);
   // deno-lint-ignore no-control-regex
-  ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(logs.stdout), JSON.stringify(logs.stdout));
-  match(logs.stdout, /\[Red\] .* evil \\x1b\]0;pwned\\x07\\x1b\[2J\\rhidden \\u009b end\n/);
+  assert.ok(!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(logs.stdout), JSON.stringify(logs.stdout));
+  assert.match(logs.stdout, /\[Red\] .* evil \\x1b\]0;pwned\\x07\\x1b\[2J\\rhidden \\u009b end\n/);
   const json = await distarch(["logs", "--json", "--socket", sock]);
-  ok(json.stdout.includes("\\u001b]0;pwned"), "JSON keeps the text, escaped by JSON itself");
+  assert.ok(json.stdout.includes("\\u001b]0;pwned"), "JSON keeps the text, escaped by JSON itself");
 
   const ps = await distarch(["ps", "--socket", sock]);
-  eq(ps.code, 0, ps.stderr);
-  ok(!ps.stdout.includes("\x1b"), JSON.stringify(ps.stdout));
-  match(ps.stdout, /\nRed\s+localhost\s+1\s+1\s+\d+\s+running/);
-  eq((await distarch(["stop", "--socket", sock])).code, 0);
-  eq(await master.exit(), 0, master.stderr());
+  assert.deepEqual(ps.code, 0, ps.stderr);
+  assert.ok(!ps.stdout.includes("\x1b"), JSON.stringify(ps.stdout));
+  assert.match(ps.stdout, /\nRed\s+localhost\s+1\s+1\s+\d+\s+running/);
+  assert.deepEqual((await distarch(["stop", "--socket", sock])).code, 0);
+  assert.deepEqual(await master.exit(), 0, master.stderr());
 });

@@ -4,7 +4,7 @@
  * directory that knows nothing of this repository's deno.json.
  */
 
-import { deepStrictEqual as eq, match } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { ROOT, tempDir } from "../cli/_testing.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
@@ -53,11 +53,15 @@ Deno.test("deno install -g from a URL gives a distarch command that validates an
       ["install", "-g", "-A", "-n", "distarch", "--root", `${dir.path}/root`, `${base}/cli.ts`],
       work,
     );
-    eq(install.code, 0, install.stderr);
+    assert.deepEqual(install.code, 0, install.stderr);
     const bin = `${dir.path}/root/bin/distarch`;
 
     const version = await exec(bin, ["--version"], work);
-    eq([version.code, version.stdout], [0, `distarch ${denoJson.version}\n`], version.stderr);
+    assert.deepEqual(
+      [version.code, version.stdout],
+      [0, `distarch ${denoJson.version}\n`],
+      version.stderr,
+    );
 
     // a worker that imports the worker side by URL too
     Deno.writeTextFileSync(
@@ -76,12 +80,16 @@ await new Handler().run((h) => console.log(\`hello from \${h.id}\`));
 `,
     );
     const valid = await exec(bin, ["validate"], work);
-    eq([valid.code, valid.stdout], [0, "distarch.yaml: ok (1 group, 2 instances)\n"], valid.stderr);
+    assert.deepEqual(
+      [valid.code, valid.stdout],
+      [0, "distarch.yaml: ok (1 group, 2 instances)\n"],
+      valid.stderr,
+    );
 
     const run = await exec(bin, ["run", "--socket", `${work}/c.sock`], work);
-    eq(run.code, 0, run.stdout + run.stderr);
-    match(run.stdout, /\[Hello\] \[localhost\] \[hello\.ts\/2\/2\] hello from 2/);
-    match(run.stdout, /all instances are done \(2 ended\)/);
+    assert.deepEqual(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /\[Hello\] \[localhost\] \[hello\.ts\/2\/2\] hello from 2/);
+    assert.match(run.stdout, /all instances are done \(2 ended\)/);
   } finally {
     await server.shutdown();
     await forgetOrigin(`127.0.0.1_PORT${server.addr.port}`);

@@ -3,10 +3,10 @@
  * (`scale g 1000000000`) from killing the master.
  */
 
-import { deepStrictEqual as eq, match } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { distarch, startMaster, tempDir } from "../cli/_testing.ts";
 import type { InstanceInfo } from "../master/events.ts";
-import { waitFor } from "./_helpers.ts";
+import { procState, waitFor } from "./_helpers.ts";
 
 /** One group of `/bin/cat` instances: tiny processes that live until their stdin closes. */
 function catConfig(dir: string, instances = 2): string {
@@ -25,7 +25,7 @@ gracePeriod: 2
 
 async function ps(sock: string): Promise<InstanceInfo[]> {
   const res = await distarch(["ps", "--json", "--socket", sock]);
-  eq(res.code, 0, res.stderr);
+  assert.deepEqual(res.code, 0, res.stderr);
   return JSON.parse(res.stdout);
 }
 
@@ -54,14 +54,15 @@ Deno.test("scale GROUP 0 stops a group's instances and keeps it; scale GROUP 2 b
   await running(sock, 2);
   const pids = (await ps(sock)).map((i) => i.pid!);
   const zero = await distarch(["scale", "Cats", "0", "--socket", sock]);
-  eq(zero.code, 0, zero.stderr);
-  match(zero.stdout, /scaled group "Cats" to 0 per host/);
-  eq(await ps(sock), [], "no instance left, and the master still answers");
-  for (const pid of pids) eq(await Deno.stat(`/proc/${pid}`).then(() => 1, () => 0), 0);
-  eq((await distarch(["scale", "Cats", "2", "--socket", sock])).code, 0);
+  assert.deepEqual(zero.code, 0, zero.stderr);
+  assert.match(zero.stdout, /scaled group "Cats" to 0 per host/);
+  assert.deepEqual(await ps(sock), [], "no instance left, and the master still answers");
+  // gone and reaped: not even a zombie is left
+  for (const pid of pids) assert.equal(procState(pid), undefined, `pid ${pid} is gone`);
+  assert.deepEqual((await distarch(["scale", "Cats", "2", "--socket", sock])).code, 0);
   await running(sock, 2);
-  eq((await distarch(["stop", "--socket", sock])).code, 0);
-  eq(await master.exit(), 0, master.stderr());
+  assert.deepEqual((await distarch(["stop", "--socket", sock])).code, 0);
+  assert.deepEqual(await master.exit(), 0, master.stderr());
 });
 
 Deno.test("scale refuses more than 10,000 per host, from the CLI and on the socket", async () => {
@@ -70,17 +71,17 @@ Deno.test("scale refuses more than 10,000 per host, from the CLI and on the sock
   await using master = await startMaster([catConfig(dir.path)], sock);
   await running(sock, 2);
   const cli = await distarch(["scale", "Cats", "1000000000", "--socket", sock]);
-  eq(cli.code, 2, cli.stderr);
-  eq(
+  assert.deepEqual(cli.code, 2, cli.stderr);
+  assert.deepEqual(
     cli.stderr,
     'distarch scale: N must be an integer from 0 to 10000 (0 stops every instance of the group): got "1000000000"\n',
   );
   const raw = await request(sock, { cmd: "scale", group: "Cats", instances: 10_001 });
-  eq(raw.ok, false);
-  match(raw.error!, /scale: instances must be an integer from 0 to 10000 \(got 10001\)/);
-  eq((await ps(sock)).length, 2);
-  eq((await distarch(["stop", "--socket", sock])).code, 0);
-  eq(await master.exit(), 0, master.stderr());
+  assert.deepEqual(raw.ok, false);
+  assert.match(raw.error!, /scale: instances must be an integer from 0 to 10000 \(got 10001\)/);
+  assert.deepEqual((await ps(sock)).length, 2);
+  assert.deepEqual((await distarch(["stop", "--socket", sock])).code, 0);
+  assert.deepEqual(await master.exit(), 0, master.stderr());
 });
 
 Deno.test("scale refuses what the open-files limit cannot hold, and says so", async () => {
@@ -91,12 +92,12 @@ Deno.test("scale refuses what the open-files limit cannot hold, and says so", as
   });
   await running(sock, 2);
   const res = await distarch(["scale", "Cats", "200", "--socket", sock]);
-  eq(res.code, 1, res.stdout + res.stderr);
-  match(
+  assert.deepEqual(res.code, 1, res.stdout + res.stderr);
+  assert.match(
     res.stderr,
     /^distarch scale: cannot scale group "Cats" to 200 per host: .*open files \(ulimit -n\) is 256/,
   );
-  eq((await ps(sock)).length, 2, "nothing was started");
-  eq((await distarch(["stop", "--socket", sock])).code, 0);
-  eq(await master.exit(), 0, master.stderr());
+  assert.deepEqual((await ps(sock)).length, 2, "nothing was started");
+  assert.deepEqual((await distarch(["stop", "--socket", sock])).code, 0);
+  assert.deepEqual(await master.exit(), 0, master.stderr());
 });

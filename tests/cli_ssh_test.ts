@@ -3,7 +3,7 @@
  * `ps` while it runs, then `stop`.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { distarch, ROOT, startMaster, tempDir } from "../cli/_testing.ts";
 import type { InstanceInfo } from "../master/events.ts";
 import { waitFor } from "./_helpers.ts";
@@ -44,7 +44,11 @@ gracePeriod: 5
 `,
     );
     const v = await distarch(["validate", `${dir.path}/distarch.yaml`]);
-    eq(v.stdout.trim().endsWith("ok (2 groups, 9 instances)"), true, v.stdout + v.stderr);
+    assert.deepEqual(
+      v.stdout.trim().endsWith("ok (2 groups, 9 instances)"),
+      true,
+      v.stdout + v.stderr,
+    );
     await using master = await startMaster([`${dir.path}/distarch.yaml`, "--plain"], sock);
     let infos: InstanceInfo[] = [];
     await waitFor(
@@ -57,16 +61,22 @@ gracePeriod: 5
       "7 First Group instances running (3 local, 2 on each SSH host)",
     );
     const hosts = infos.filter((i) => i.group === "First Group").map((i) => i.host);
-    eq(hosts.sort(), ["localhost", "localhost", "localhost", ...sshd.hosts, ...sshd.hosts].sort());
+    assert.deepEqual(
+      hosts.sort(),
+      ["localhost", "localhost", "localhost", ...sshd.hosts, ...sshd.hosts].sort(),
+    );
     const table = (await distarch(["ps", "--socket", sock])).stdout;
-    match(table, new RegExp(`First Group\\s+${sshd.hosts[1]!.replaceAll(".", "\\.")}\\s+\\d+`));
+    assert.match(
+      table,
+      new RegExp(`First Group\\s+${sshd.hosts[1]!.replaceAll(".", "\\.")}\\s+\\d+`),
+    );
     const stop = await distarch(["stop", "--socket", sock]);
-    eq(stop.code, 0, stop.stderr);
-    eq(await master.exit(30_000), 0, master.stderr());
+    assert.deepEqual(stop.code, 0, stop.stderr);
+    assert.deepEqual(await master.exit(30_000), 0, master.stderr());
     const out = master.stdout();
     for (const h of sshd.hosts) {
-      match(out, new RegExp(`\\[First Group\\] \\[${h}\\] .*Hello World!`));
+      assert.match(out, new RegExp(`\\[First Group\\] \\[${h}\\] .*Hello World!`));
     }
-    ok(out.includes("[localhost]"));
+    assert.ok(out.includes("[localhost]"));
   },
 });

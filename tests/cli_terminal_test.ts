@@ -3,9 +3,9 @@
  * real terminal (tmux) renders, and on the raw bytes under `script`.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { CLI, distarch, ROOT, tempDir } from "../cli/_testing.ts";
-import { assertNoneLeft, killMarked, marker, waitFor } from "./_helpers.ts";
+import { assertNoneLeft, markScope, waitFor } from "./_helpers.ts";
 
 const hasTmux = (() => {
   try {
@@ -41,7 +41,8 @@ Deno.test({
   ignore: !hasTmux,
   async fn() {
     using dir = tempDir();
-    const mark = marker();
+    using scope = markScope();
+    const mark = scope.mark;
     const sock = `${dir.path}/t.sock`;
     const server = `distarch-test-${crypto.randomUUID().slice(0, 8)}`;
     Deno.writeTextFileSync(`${dir.path}/d.yaml`, config(mark));
@@ -60,16 +61,16 @@ Deno.test({
         "the live summary with 3 + 2 running",
       );
       const lines = screen.split("\n");
-      match(lines[0]!, /^distarch · up \d+s · 5 instances · control /);
-      match(
+      assert.match(lines[0]!, /^distarch · up \d+s · 5 instances · control /);
+      assert.match(
         lines[1]!,
         /^GROUP\s+RUNNING\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE/,
       );
-      ok(lines[4]!.startsWith("───"), lines[4]);
-      ok(lines.slice(5).some((l) => l.includes("started (pid")), screen);
+      assert.ok(lines[4]!.startsWith("───"), lines[4]);
+      assert.ok(lines.slice(5).some((l) => l.includes("started (pid")), screen);
 
       // the summary follows suspend, and stays on top while the log scrolls
-      eq((await distarch(["suspend", "Second Group", "--socket", sock])).code, 0);
+      assert.deepEqual((await distarch(["suspend", "Second Group", "--socket", sock])).code, 0);
       await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
@@ -79,7 +80,7 @@ Deno.test({
         "Second Group shown suspended on line 4",
       );
 
-      eq((await distarch(["stop", "--socket", sock])).code, 0);
+      assert.deepEqual((await distarch(["stop", "--socket", sock])).code, 0);
       const end = await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p", "-S", "-100");
@@ -88,12 +89,15 @@ Deno.test({
         15_000,
         "the master to end",
       );
-      match(end, /exit=0/);
-      match(end, /First Group\s+0\s+0\s+0\s+0\s+0\s+0\s+3/, "the final summary stays on screen");
+      assert.match(end, /exit=0/);
+      assert.match(
+        end,
+        /First Group\s+0\s+0\s+0\s+0\s+0\s+0\s+3/,
+        "the final summary stays on screen",
+      );
       await assertNoneLeft(mark);
     } finally {
       await tmux(server, "kill-server");
-      killMarked(mark);
     }
   },
 });
@@ -107,12 +111,12 @@ Deno.test("under script, run draws with escapes in a scroll region and restores 
     stdin: "null",
     stdout: "piped",
   }).output();
-  eq(out.code, 0);
+  assert.deepEqual(out.code, 0);
   const text = new TextDecoder().decode(out.stdout);
-  ok(text.includes("\x1b[6;30r"), "a scroll region below 5 summary lines");
-  match(text, new RegExp("\x1b\\[3;1H\x1b\\[2KFirst Group\\s"));
-  ok(text.includes("Hello World!"));
-  ok(text.trimEnd().endsWith("\x1b[r\x1b[30;1H"), JSON.stringify(text.slice(-40)));
+  assert.ok(text.includes("\x1b[6;30r"), "a scroll region below 5 summary lines");
+  assert.match(text, new RegExp("\x1b\\[3;1H\x1b\\[2KFirst Group\\s"));
+  assert.ok(text.includes("Hello World!"));
+  assert.ok(text.trimEnd().endsWith("\x1b[r\x1b[30;1H"), JSON.stringify(text.slice(-40)));
 });
 
 Deno.test("--plain and --log-format json keep a terminal free of the live view", async () => {
@@ -125,7 +129,7 @@ Deno.test("--plain and --log-format json keep a terminal free of the live view",
       stdin: "null",
       stdout: "piped",
     }).output();
-    eq(out.code, 0);
-    ok(!new TextDecoder().decode(out.stdout).includes("\x1b[6;30r"), flag);
+    assert.deepEqual(out.code, 0);
+    assert.ok(!new TextDecoder().decode(out.stdout).includes("\x1b[6;30r"), flag);
   }
 });

@@ -4,7 +4,7 @@
  * size, YAML alias expansion; and `distarch validate`'s report of them.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { distarch, tempDir } from "../cli/_testing.ts";
 import {
   ConfigError,
@@ -40,12 +40,12 @@ const CONTROL = ["a\nb", "a\rb", "tab\there", "esc\x1b[31m", "nul\0", "del\x7f",
 
 Deno.test("validateGroups() rejects control characters in a group name, with its path", () => {
   for (const name of CONTROL) {
-    eq(check({ name }), [
+    assert.deepEqual(check({ name }), [
       "groups[0].name: must not contain control characters (newline, tab, escape…); " +
       `use printable characters only (got ${JSON.stringify(name)})`,
     ]);
   }
-  eq(check({ name: "Première équipe · 1" }), []);
+  assert.deepEqual(check({ name: "Première équipe · 1" }), []);
 });
 
 Deno.test("validateGroups() rejects control characters in a host, with its path", () => {
@@ -54,8 +54,8 @@ Deno.test("validateGroups() rejects control characters in a host, with its path"
     const [issue, ...more] = issuesOf(() =>
       validateGroups([group({ processes: [remote] })], { checkFiles: false })
     );
-    eq(more, []);
-    eq(issue?.pathText, "groups[0].processes[0].hosts[1]", host);
+    assert.deepEqual(more, []);
+    assert.deepEqual(issue?.pathText, "groups[0].processes[0].hosts[1]", host);
   }
 });
 
@@ -65,45 +65,49 @@ Deno.test("configSchema() rejects the names and hosts the validator rejects", ()
   const hosts = defs.remoteProcess!.properties.hosts as { items: Obj };
   const host = new RegExp(hosts.items.pattern as string, "u");
   for (const s of [...CONTROL, "ok", "é t", "-x", " lead", "user@h2", "a b"]) {
-    eq(name.test(s), check({ name: s }).length === 0, `name ${JSON.stringify(s)}`);
+    assert.deepEqual(name.test(s), check({ name: s }).length === 0, `name ${JSON.stringify(s)}`);
     const remote = { type: "remote", hosts: [s], instances: 1 };
-    eq(host.test(s), check({ processes: [remote] }).length === 0, `host ${JSON.stringify(s)}`);
+    assert.deepEqual(
+      host.test(s),
+      check({ processes: [remote] }).length === 0,
+      `host ${JSON.stringify(s)}`,
+    );
   }
 });
 
 Deno.test("validateGroups() bounds instances at MAX_INSTANCES per process config", () => {
-  eq(MAX_INSTANCES, 10_000);
-  eq(check({ processes: [{ type: "local", instances: MAX_INSTANCES }] }), []);
+  assert.deepEqual(MAX_INSTANCES, 10_000);
+  assert.deepEqual(check({ processes: [{ type: "local", instances: MAX_INSTANCES }] }), []);
   for (const instances of [MAX_INSTANCES + 1, 1_000_000_000]) {
     const remote = { type: "remote", hosts: ["h"], instances };
-    eq(check({ processes: [{ type: "local", instances: 1 }, remote] }), [
+    assert.deepEqual(check({ processes: [{ type: "local", instances: 1 }, remote] }), [
       `groups[0].processes[1].instances: must be an integer from 1 to 10000 (got ${instances})`,
     ]);
   }
   const schema = configSchema() as { $defs: Record<string, { properties: Obj }> };
   for (const def of ["localProcess", "remoteProcess"]) {
-    eq((schema.$defs[def]!.properties.instances as Obj).maximum, MAX_INSTANCES, def);
+    assert.deepEqual((schema.$defs[def]!.properties.instances as Obj).maximum, MAX_INSTANCES, def);
   }
 });
 
 Deno.test("validateLaunchOptions() requires backoffInitial > 0, saying why", () => {
-  eq(lines(() => validateLaunchOptions({ backoffInitial: 0 })), [
+  assert.deepEqual(lines(() => validateLaunchOptions({ backoffInitial: 0 })), [
     "backoffInitial: must be a number > 0: it is the first restart delay in seconds, " +
     "and 0 would restart a failing instance in a tight loop (got 0)",
   ]);
-  eq(lines(() => validateLaunchOptions({ backoffInitial: 0.01 })), []);
+  assert.deepEqual(lines(() => validateLaunchOptions({ backoffInitial: 0.01 })), []);
   const schema = configSchema() as { properties: Record<string, Obj> };
-  eq(schema.properties.backoffInitial?.exclusiveMinimum, 0);
-  eq(schema.properties.backoffInitial?.minimum, undefined);
+  assert.deepEqual(schema.properties.backoffInitial?.exclusiveMinimum, 0);
+  assert.deepEqual(schema.properties.backoffInitial?.minimum, undefined);
 });
 
 Deno.test("validateGroups() bounds params at MAX_PARAMS_BYTES of JSON per group", () => {
-  eq(MAX_PARAMS_BYTES, 16 * 1024 * 1024);
-  eq(check({ params: { s: "x".repeat(MAX_PARAMS_BYTES - 100) } }), []);
+  assert.deepEqual(MAX_PARAMS_BYTES, 16 * 1024 * 1024);
+  assert.deepEqual(check({ params: { s: "x".repeat(MAX_PARAMS_BYTES - 100) } }), []);
   const chunk = "é".repeat(1024 * 1024); // 2 MiB of UTF-8 per reference
   const out = check({ params: { list: Array(9).fill(chunk) } });
-  eq(out.length, 1, out.join("\n"));
-  match(
+  assert.deepEqual(out.length, 1, out.join("\n"));
+  assert.match(
     out[0]!,
     /^groups\[0\]\.params: is 18\.0 MiB as JSON, over the limit of 16 MiB: every instance gets its params on one stdin line; pass large data as a file path instead$/,
   );
@@ -126,9 +130,9 @@ Deno.test("distarch validate: a billion-laughs file is a config error, exit 3", 
     levels.push(`${c}: &${c} [${Array(9).fill(`*${prev}`).join(", ")}]`);
   }
   const { code, out, file } = await validate(levels.join("\n") + "\ngroups: *i\n");
-  eq(code, 3, out);
-  ok(!out.includes("ReferenceError") && !out.includes("    at "), out);
-  match(
+  assert.deepEqual(code, 3, out);
+  assert.ok(!out.includes("ReferenceError") && !out.includes("    at "), out);
+  assert.match(
     out,
     new RegExp(`${file}:\\d+:\\d+ \\w+\\[\\d+\\]\\S*: alias \\*\\w+ makes the config larger than`),
   );
@@ -145,9 +149,9 @@ groups:
     processes: [{ type: local, instances: 1 }]
 `;
   const { code, out, file } = await validate(text);
-  eq(code, 3, out);
+  assert.deepEqual(code, 3, out);
   // with the anchored original, the 83rd copy crosses 16 MiB (200,000 characters each)
-  match(
+  assert.match(
     out,
     new RegExp(
       `${file}:5:\\d+ groups\\[0\\]\\.params\\.copies\\[82\\]: alias \\*big makes the config ` +
@@ -166,9 +170,13 @@ backoffInitial: 5
 timeout: -1
 `;
   const { code, out, file } = await validate(text);
-  eq(code, 3, out);
+  assert.deepEqual(code, 3, out);
   const dir = file.slice(0, file.lastIndexOf("/"));
   const got = out.split("\n").filter((l) => l.startsWith(file));
-  eq(got.map((l) => l.split(" ")[0]), [`${file}:1:13`, `${file}:4:14`, `${file}:7:10`]);
-  ok(got[1]?.includes(`command file not found: ${dir}/no-such.sh `), got[1]);
+  assert.deepEqual(got.map((l) => l.split(" ")[0]), [
+    `${file}:1:13`,
+    `${file}:4:14`,
+    `${file}:7:10`,
+  ]);
+  assert.ok(got[1]?.includes(`command file not found: ${dir}/no-such.sh `), got[1]);
 });

@@ -4,9 +4,9 @@
  * `logs -f` readers that never read.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { distarch, type Master, ROOT, startMaster, tempDir } from "../cli/_testing.ts";
-import { assertNoneLeft, killMarked, marker, waitFor } from "./_helpers.ts";
+import { assertNoneLeft, markScope, waitFor } from "./_helpers.ts";
 
 const NOBODY = 65534;
 
@@ -33,12 +33,12 @@ async function refusedByRunAndPs(
 ): Promise<void> {
   const args = sock === "" ? [] : ["--socket", sock];
   const run = await distarch(["run", file, ...args], { env });
-  eq(run.code, 4, run.stdout + run.stderr);
-  match(run.stderr, why);
-  eq(run.stdout, "", "nothing started");
+  assert.deepEqual(run.code, 4, run.stdout + run.stderr);
+  assert.match(run.stderr, why);
+  assert.deepEqual(run.stdout, "", "nothing started");
   const ps = await distarch(["ps", ...args], { env });
-  eq(ps.code, 4, ps.stdout + ps.stderr);
-  match(ps.stderr, why);
+  assert.deepEqual(ps.code, 4, ps.stdout + ps.stderr);
+  assert.match(ps.stderr, why);
 }
 
 Deno.test("run and ps refuse a socket directory that belongs to another user (exit 4)", async () => {
@@ -98,10 +98,10 @@ Deno.test("a command does not trust a socket owned by another user", async () =>
   })();
   try {
     const stop = await distarch(["stop", "--socket", sock]);
-    eq(stop.code, 4, stop.stdout + stop.stderr);
-    match(stop.stderr, /control socket .*c\.sock belongs to uid 65534, not to you/);
-    ok(!stop.stdout.includes("master stopped"), stop.stdout);
-    eq(answered, 0, "the command did not even connect");
+    assert.deepEqual(stop.code, 4, stop.stdout + stop.stderr);
+    assert.match(stop.stderr, /control socket .*c\.sock belongs to uid 65534, not to you/);
+    assert.ok(!stop.stdout.includes("master stopped"), stop.stdout);
+    assert.deepEqual(answered, 0, "the command did not even connect");
   } finally {
     listener.close();
     await serving.catch(() => {});
@@ -165,20 +165,17 @@ async function withMaster(
   fn: (sock: string, master: Master) => Promise<void>,
 ): Promise<void> {
   using dir = tempDir();
-  const mark = marker();
+  using scope = markScope();
+  const mark = scope.mark;
   const sock = `${dir.path}/c.sock`;
   await using master = await startMaster(
     [workerConfig(dir.path, mark, fixture, params)],
     sock,
   );
-  try {
-    await fn(sock, master);
-    eq((await distarch(["stop", "--socket", sock])).code, 0);
-    eq(await master.exit(), 0, master.stderr());
-    await assertNoneLeft(mark);
-  } finally {
-    killMarked(mark);
-  }
+  await fn(sock, master);
+  assert.deepEqual((await distarch(["stop", "--socket", sock])).code, 0);
+  assert.deepEqual(await master.exit(), 0, master.stderr());
+  await assertNoneLeft(mark);
 }
 
 Deno.test("a 100 MB request line is refused as it is read, with little memory", async () => {
@@ -200,13 +197,17 @@ Deno.test("a 100 MB request line is refused as it is read, with little memory", 
     const text = await answer;
     clearInterval(watch);
     closeQuietly(conn);
-    ok(sent < 100, `the master read all ${sent} MiB`);
+    assert.ok(sent < 100, `the master read all ${sent} MiB`);
     const reply = JSON.parse(text.trim());
-    eq(reply.ok, false);
-    match(reply.error, /request longer than 1 MiB/);
-    ok(peak - before < 64, `master RSS went from ${before} to ${peak} MiB`);
-    ok(Date.now() - t0 < 10_000);
-    eq((await distarch(["ps", "--socket", sock])).code, 0, "the master still answers");
+    assert.deepEqual(reply.ok, false);
+    assert.match(reply.error, /request longer than 1 MiB/);
+    assert.ok(peak - before < 64, `master RSS went from ${before} to ${peak} MiB`);
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.deepEqual(
+      (await distarch(["ps", "--socket", sock])).code,
+      0,
+      "the master still answers",
+    );
   });
 });
 
@@ -216,8 +217,8 @@ Deno.test("malformed JSON is answered with ok:false; an idle connection is close
     await conn.write(new TextEncoder().encode("{not json\n"));
     const reply = JSON.parse((await readAll(conn)).trim());
     closeQuietly(conn);
-    eq(reply.ok, false);
-    match(reply.error, /bad request: not JSON/);
+    assert.deepEqual(reply.ok, false);
+    assert.match(reply.error, /bad request: not JSON/);
 
     const idle = await Deno.connect({ transport: "unix", path: sock });
     const t0 = Date.now();
@@ -225,8 +226,8 @@ Deno.test("malformed JSON is answered with ok:false; an idle connection is close
     const said = await readAll(idle);
     clearTimeout(timer);
     closeQuietly(idle);
-    ok(Date.now() - t0 < 25_000, "closed by the master, not by the test");
-    match(JSON.parse(said.trim()).error, /no request within 10 s/);
+    assert.ok(Date.now() - t0 < 25_000, "closed by the master, not by the test");
+    assert.match(JSON.parse(said.trim()).error, /no request within 10 s/);
   });
 });
 
@@ -239,7 +240,7 @@ Deno.test("a logs -f client that never reads is dropped once 4 MiB behind, with 
     await waitFor(
       async () => {
         const ps = await distarch(["ps", "--json", "--socket", sock]);
-        eq(ps.code, 0, ps.stderr);
+        assert.deepEqual(ps.code, 0, ps.stderr);
         return JSON.parse(ps.stdout)[0]?.state === "ended";
       },
       60_000,
@@ -249,7 +250,7 @@ Deno.test("a logs -f client that never reads is dropped once 4 MiB behind, with 
     const text = await readAll(conn, 4096); // only now do we read: the master closed it
     clearTimeout(timer);
     closeQuietly(conn);
-    match(text, /"ok":false,"error":"dropped: this client fell more than 4 MiB behind/);
+    assert.match(text, /"ok":false,"error":"dropped: this client fell more than 4 MiB behind/);
     await waitFor(() => master.stdout().includes('dropped a "logs -f" client'), 5000);
   });
 });

@@ -5,17 +5,9 @@
 
 import assert from "node:assert/strict";
 import { distarch, tempDir } from "../cli/_testing.ts";
-import { Launcher } from "../master/launcher.ts";
 import { writerLogger } from "../master/log.ts";
-import {
-  assertNoneLeft,
-  collector,
-  fixture,
-  group,
-  ROOT,
-  runWithin,
-  withMarker,
-} from "./_helpers.ts";
+import type { Logger } from "../master/types.ts";
+import { assertNoneLeft, fixture, group, marker, markScope, ROOT, runGroups } from "./_helpers.ts";
 
 const dec = new TextDecoder();
 const LEVEL = /^(debug|info|notice|warning|error|critical) - /;
@@ -35,149 +27,135 @@ function memoryText() {
 
 Deno.test("text output escapes terminal controls and never lets a worker start an untagged line", async () => {
   for (const seen of [false, true]) { // the raw fast path, then the decoding path
-    await withMarker(async (mark) => {
-      const out = memoryText();
-      const launcher = new Launcher({
-        logger: out.logger,
-        handleSignals: false,
-        ...(seen ? { events: { processSeen() {} } } : {}),
-      });
-      const summary = await runWithin(
-        launcher,
-        launcher.run([group("G", "h_inject.sh", mark, { binPath: "sh" })]),
-        20_000,
-      );
-      await out.logger.flush();
-      assert.equal(summary.ok, true);
-      const bytes = out.bytes();
-      for (const bad of [0x1b, 0x07, 0x7f, 0x0d]) {
-        assert.equal(bytes.indexOf(bad), -1, `byte ${bad} in the output (processSeen: ${seen})`);
-      }
-      assert.ok(!/\u009b/.test(out.text()), "no C1 CSI");
-      const tag = "[G] [localhost] [h_inject.sh/1/1] ";
-      const lines = out.text().split("\n").filter((l) => l !== "");
-      for (const l of lines) assert.match(l, LEVEL, `untagged line ${JSON.stringify(l)}`);
-      const mine = lines.filter((l) => l.includes(tag)).map((l) => l.slice(l.indexOf(tag)));
-      for (
-        const want of [
-          tag + "title \\x1b]0;owned\\x07 end",
-          tag + "clip \\x1b]52;c;ZXZpbA==\\x07 end",
-          tag + "clear \\x1b[2J\\x1b[H end",
-          tag + "fake tag\\rinfo - [Other] [localhost] [x/9/9] spoofed",
-          tag + "c1 \\u009b del \\x7f tab\tend",
-          tag + "two",
-          tag + "lines",
-          tag + "info - [Other] [localhost] [x/9/9] forged",
-          tag + "esc \\x1b[31m red",
-        ]
-      ) assert.ok(mine.includes(want), `missing ${JSON.stringify(want)} in\n${mine.join("\n")}`);
-      assert.ok(lines.includes(`error - ${tag}info - [Other] [localhost] [x/9/9] forged`));
-      assert.ok(!lines.some((l) => l.startsWith("info - [Other]")), "no forged record");
-      await assertNoneLeft(mark);
+    const mark = marker();
+    const out = memoryText();
+    const { summary } = await runGroups([group("G", "h_inject.sh", mark, { binPath: "sh" })], {
+      logger: out.logger,
+      ...(seen ? { events: { processSeen() {} } } : {}),
     });
+    await out.logger.flush();
+    assert.equal(summary.ok, true);
+    const bytes = out.bytes();
+    for (const bad of [0x1b, 0x07, 0x7f, 0x0d]) {
+      assert.equal(bytes.indexOf(bad), -1, `byte ${bad} in the output (processSeen: ${seen})`);
+    }
+    assert.ok(!/\u009b/.test(out.text()), "no C1 CSI");
+    const tag = "[G] [localhost] [h_inject.sh/1/1] ";
+    const lines = out.text().split("\n").filter((l) => l !== "");
+    for (const l of lines) assert.match(l, LEVEL, `untagged line ${JSON.stringify(l)}`);
+    const mine = lines.filter((l) => l.includes(tag)).map((l) => l.slice(l.indexOf(tag)));
+    for (
+      const want of [
+        tag + "title \\x1b]0;owned\\x07 end",
+        tag + "clip \\x1b]52;c;ZXZpbA==\\x07 end",
+        tag + "clear \\x1b[2J\\x1b[H end",
+        tag + "fake tag\\rinfo - [Other] [localhost] [x/9/9] spoofed",
+        tag + "c1 \\u009b del \\x7f tab\tend",
+        tag + "two",
+        tag + "lines",
+        tag + "info - [Other] [localhost] [x/9/9] forged",
+        tag + "esc \\x1b[31m red",
+      ]
+    ) assert.ok(mine.includes(want), `missing ${JSON.stringify(want)} in\n${mine.join("\n")}`);
+    assert.ok(lines.includes(`error - ${tag}info - [Other] [localhost] [x/9/9] forged`));
+    assert.ok(!lines.some((l) => l.startsWith("info - [Other]")), "no forged record");
+    await assertNoneLeft(mark);
   }
 });
 
 Deno.test("a line longer than maxLineBytes becomes consecutive parts, not one byte dropped", async () => {
-  await withMarker(async (mark) => {
-    const out = memoryText();
-    const log = collector();
-    const cmd = (logger: typeof log | typeof out.logger) => {
-      const launcher = new Launcher({ logger, handleSignals: false, maxLineBytes: 4096 });
-      return runWithin(
-        launcher,
-        launcher.run([
-          group("L", "h_long_line.sh", mark, { binPath: "sh", env: { LONG_BYTES: "10000" } }),
-        ]),
-        20_000,
-      );
-    };
-    const long = "abcdefghijklmnopqrstuvwxyz".repeat(400).slice(0, 10000);
-    assert.equal((await cmd(log)).ok, true);
-    const parts = log.of("h_long_line.sh/1/1").filter((r) => r.part !== undefined);
-    assert.deepEqual(parts.map((r) => [r.part, r.lastPart, r.message.length]), [
-      [1, false, 4096],
-      [2, false, 4096],
-      [3, true, 1808],
-    ]);
-    assert.equal(parts.map((r) => r.message).join(""), long);
-    assert.ok(log.find("after").length === 1);
+  const mark = marker();
+  const out = memoryText();
+  const cmd = async (logger?: Logger) =>
+    await runGroups([
+      group("L", "h_long_line.sh", mark, { binPath: "sh", env: { LONG_BYTES: "10000" } }),
+    ], { maxLineBytes: 4096, ...(logger === undefined ? {} : { logger }) });
+  const long = "abcdefghijklmnopqrstuvwxyz".repeat(400).slice(0, 10000);
+  const { summary, log } = await cmd();
+  assert.equal(summary.ok, true);
+  const parts = log.of("h_long_line.sh/1/1").filter((r) => r.part !== undefined);
+  assert.deepEqual(parts.map((r) => [r.part, r.lastPart, r.message.length]), [
+    [1, false, 4096],
+    [2, false, 4096],
+    [3, true, 1808],
+  ]);
+  assert.equal(parts.map((r) => r.message).join(""), long);
+  assert.ok(log.find("after").length === 1);
 
-    assert.equal((await cmd(out.logger)).ok, true);
-    await out.logger.flush();
-    const tag = "info - [L] [localhost] [h_long_line.sh/1/1] ";
-    const lines = out.text().split("\n");
-    const got = lines.filter((l) => l.startsWith(tag + "[part "));
-    assert.deepEqual(got.map((l) => /^\[part \d+(, last)?\] /.exec(l.slice(tag.length))?.[0]), [
-      "[part 1] ",
-      "[part 2] ",
-      "[part 3, last] ",
-    ]);
-    assert.equal(got.map((l) => l.replace(/^.*?\[part \d+(, last)?\] /, "")).join(""), long);
-    assert.ok(lines.includes(tag + "after"));
-    await assertNoneLeft(mark);
-  });
+  assert.equal((await cmd(out.logger)).summary.ok, true);
+  await out.logger.flush();
+  const tag = "info - [L] [localhost] [h_long_line.sh/1/1] ";
+  const lines = out.text().split("\n");
+  const got = lines.filter((l) => l.startsWith(tag + "[part "));
+  assert.deepEqual(got.map((l) => /^\[part \d+(, last)?\] /.exec(l.slice(tag.length))?.[0]), [
+    "[part 1] ",
+    "[part 2] ",
+    "[part 3, last] ",
+  ]);
+  assert.equal(got.map((l) => l.replace(/^.*?\[part \d+(, last)?\] /, "")).join(""), long);
+  assert.ok(lines.includes(tag + "after"));
+  await assertNoneLeft(mark);
 });
 
 Deno.test("a master whose stdout is not read keeps supervising, and loses no line of a local instance", async () => {
-  await withMarker(async (mark) => {
-    const lines = 200_000;
-    const groups = [
-      group("Flood", "w_flood.ts", mark, { params: { lines, width: 40 } }),
-      group("Steady", "h_steady.sh", mark, { binPath: "sh", env: { STEADY_COUNT: "45" } }),
-    ];
-    const options = { checkInterval: 0.5, timeout: 2, restart: "never" };
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        fixture("h_stall_master.ts"),
-        JSON.stringify(groups),
-        JSON.stringify(options),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+  using scope = markScope();
+  const mark = scope.mark;
+  const lines = 200_000;
+  const groups = [
+    group("Flood", "w_flood.ts", mark, { params: { lines, width: 40 } }),
+    group("Steady", "h_steady.sh", mark, { binPath: "sh", env: { STEADY_COUNT: "45" } }),
+  ];
+  const options = { checkInterval: 0.5, timeout: 2, restart: "never" };
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      fixture("h_stall_master.ts"),
+      JSON.stringify(groups),
+      JSON.stringify(options),
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const ticks: number[] = [];
+    let stderr = "";
+    const readErr = (async () => {
+      for await (const chunk of child.stderr) {
+        stderr += dec.decode(chunk, { stream: true });
+        const done = stderr.split("\n");
+        stderr = done.pop()!;
+        for (const l of done) if (l.startsWith("tick ")) ticks.push(Number(l.slice(5)));
+      }
+    })();
+    // stdout is not read for 6 s while the flood fills the pipe
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 6000));
+    const during = ticks.filter((t) => t >= t0 + 1000 && t <= t0 + 6000).length;
+    let out = "";
+    for await (const chunk of child.stdout) out += dec.decode(chunk, { stream: true });
+    const status = await child.status;
+    await readErr.catch(() => {});
+    assert.equal(status.code, 0);
+    assert.ok(during >= 5, `only ${during} check ticks while stdout was stalled (want ≥ 5)`);
+    const flooded = out.split("\n").filter((l) => l.includes("[w_flood.ts/1/1] flood "));
+    assert.equal(flooded.length, lines, "every flood line arrives once the reader is back");
+    assert.ok(
+      !/hung|dropped|lost/.test(out),
+      out.split("\n").filter((l) => /hung|dropp|lost/.test(l)).join("\n"),
+    );
+    assert.match(out, /\[h_steady\.sh\/2\/1\] ended \(exit code 0\)/);
+  } finally {
     try {
-      const ticks: number[] = [];
-      let stderr = "";
-      const readErr = (async () => {
-        for await (const chunk of child.stderr) {
-          stderr += dec.decode(chunk, { stream: true });
-          const done = stderr.split("\n");
-          stderr = done.pop()!;
-          for (const l of done) if (l.startsWith("tick ")) ticks.push(Number(l.slice(5)));
-        }
-      })();
-      // stdout is not read for 6 s while the flood fills the pipe
-      const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, 6000));
-      const during = ticks.filter((t) => t >= t0 + 1000 && t <= t0 + 6000).length;
-      let out = "";
-      for await (const chunk of child.stdout) out += dec.decode(chunk, { stream: true });
-      const status = await child.status;
-      await readErr.catch(() => {});
-      assert.equal(status.code, 0);
-      assert.ok(during >= 5, `only ${during} check ticks while stdout was stalled (want ≥ 5)`);
-      const flooded = out.split("\n").filter((l) => l.includes("[w_flood.ts/1/1] flood "));
-      assert.equal(flooded.length, lines, "every flood line arrives once the reader is back");
-      assert.ok(
-        !/hung|dropped|lost/.test(out),
-        out.split("\n").filter((l) => /hung|dropp|lost/.test(l)).join("\n"),
-      );
-      assert.match(out, /\[h_steady\.sh\/2\/1\] ended \(exit code 0\)/);
-    } finally {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* ended */ }
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-    }
-    await assertNoneLeft(mark);
-  });
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+  }
+  await assertNoneLeft(mark);
 });
 
 /** Runs `body` with a 256 KiB tmpfs mounted on a fresh directory, then unmounts and removes it. */
@@ -241,22 +219,22 @@ Deno.test("writerLogger on a full disk reports the error, counts lost lines, and
 });
 
 Deno.test("distarch run --log-file on a full disk says so on stderr and exits non-zero", async () => {
-  await withMarker(async (mark) => {
-    await withFullDisk(async (dir) => {
-      using tmp = tempDir();
-      const config = `${tmp.path}/f.yaml`;
-      Deno.writeTextFileSync(
-        config,
-        `groups:\n  - name: F\n    command: ${ROOT}tests/fixtures/w_flood.ts\n` +
-          `    params: { lines: 20000, width: 20 }\n    env: { DISTARCH_TEST_MARK: ${mark} }\n` +
-          `    processes: [{ type: local, instances: 1 }]\n`,
-      );
-      const log = `${dir}/x.log`;
-      const res = await distarch(["run", config, "--log-file", log, "--socket", `${tmp.path}/s`]);
-      assert.equal(res.code, 1, res.stderr);
-      assert.match(res.stderr, new RegExp(`cannot write to --log-file ${log}: .*being lost`));
-      assert.match(res.stderr, /the log is incomplete: \d+ log lines lost/);
-    });
-    await assertNoneLeft(mark);
+  using scope = markScope();
+  const mark = scope.mark;
+  await withFullDisk(async (dir) => {
+    using tmp = tempDir();
+    const config = `${tmp.path}/f.yaml`;
+    Deno.writeTextFileSync(
+      config,
+      `groups:\n  - name: F\n    command: ${ROOT}tests/fixtures/w_flood.ts\n` +
+        `    params: { lines: 20000, width: 20 }\n    env: { DISTARCH_TEST_MARK: ${mark} }\n` +
+        `    processes: [{ type: local, instances: 1 }]\n`,
+    );
+    const log = `${dir}/x.log`;
+    const res = await distarch(["run", config, "--log-file", log, "--socket", `${tmp.path}/s`]);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`cannot write to --log-file ${log}: .*being lost`));
+    assert.match(res.stderr, /the log is incomplete: \d+ log lines lost/);
   });
+  await assertNoneLeft(mark);
 });

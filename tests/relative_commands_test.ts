@@ -6,10 +6,9 @@
  * temporary directory.
  */
 
-import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
+import assert from "node:assert/strict";
 import { distarch, tempDir } from "../cli/_testing.ts";
-import { Launcher } from "../master/launcher.ts";
-import { assertNoneLeft, collector, marker, runWithin } from "./_helpers.ts";
+import { assertNoneLeft, marker, runGroups } from "./_helpers.ts";
 
 const SH_WORKER = `#!/bin/sh
 read -r ctx
@@ -59,10 +58,10 @@ restart: never
   );
   const res = await distarch(["run", `${dir.path}/distarch.yaml`, "--socket", `${dir.path}/s`]);
   await assertNoneLeft(mark);
-  eq(res.code, 0, res.stdout + res.stderr);
-  match(res.stdout, new RegExp(`sh worker 1 runs from ${dir.path}/shworker\\.sh`));
-  match(res.stdout, new RegExp(`py worker 2 runs from ${dir.path}/pyworker\\.py`));
-  match(res.stdout, /\[date\/3\/1\] the date next to the config/);
+  assert.deepEqual(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, new RegExp(`sh worker 1 runs from ${dir.path}/shworker\\.sh`));
+  assert.match(res.stdout, new RegExp(`py worker 2 runs from ${dir.path}/pyworker\\.py`));
+  assert.match(res.stdout, /\[date\/3\/1\] the date next to the config/);
 });
 
 Deno.test("Launcher resolves relative commands against its cwd option, else PATH", async () => {
@@ -70,30 +69,27 @@ Deno.test("Launcher resolves relative commands against its cwd option, else PATH
   const mark = marker();
   await workersIn(dir.path);
   const env = { DISTARCH_TEST_MARK: mark };
-  const log = collector();
-  const launcher = new Launcher({
-    logger: log,
-    handleSignals: false,
-    cwd: dir.path,
-    restart: "never",
-  });
   const local = [{ type: "local" as const, instances: 1 }];
-  const summary = await runWithin(
-    launcher,
-    launcher.run([
-      { name: "sh", command: "shworker.sh", env, processes: local },
-      { name: "py", command: "pyworker.py", binPath: "python3", env, processes: local },
-      { name: "date", command: "date", env, processes: local },
-      // not next to the cwd: found on PATH (and a path setting does not change that)
-      { name: "true", command: "true", path: ".", env, processes: local },
-    ]),
-    20_000,
-  );
+  const { summary, log } = await runGroups([
+    { name: "sh", command: "shworker.sh", env, processes: local },
+    { name: "py", command: "pyworker.py", binPath: "python3", env, processes: local },
+    { name: "date", command: "date", env, processes: local },
+    // not next to the cwd: found on PATH (and a path setting does not change that)
+    { name: "true", command: "true", path: ".", env, processes: local },
+  ], { cwd: dir.path, restart: "never" });
   await assertNoneLeft(mark);
-  ok(summary.ok, log.dump());
-  eq(log.find(`sh worker 1 runs from ${dir.path}/shworker.sh`).length, 1, log.dump());
-  eq(log.find(`py worker 2 runs from ${dir.path}/pyworker.py`).length, 1, log.dump());
-  eq(log.find("the date next to the config").length, 1, log.dump());
-  ok(log.of("true/4/1").some((r) => /^started \(pid \d+\)$/.test(r.message)), log.dump());
-  eq(log.records.filter((r) => r.level === "error" || r.level === "critical"), [], log.dump());
+  assert.ok(summary.ok, log.dump());
+  assert.deepEqual(
+    summary.instances.map((i) => [i.group, i.state, i.lastReason]),
+    ["sh", "py", "date", "true"].map((g) => [g, "ended", "ended"]),
+  );
+  assert.deepEqual(log.find(`sh worker 1 runs from ${dir.path}/shworker.sh`).length, 1, log.dump());
+  assert.deepEqual(log.find(`py worker 2 runs from ${dir.path}/pyworker.py`).length, 1, log.dump());
+  assert.deepEqual(log.find("the date next to the config").length, 1, log.dump());
+  assert.ok(log.of("true/4/1").some((r) => /^started \(pid \d+\)$/.test(r.message)), log.dump());
+  assert.deepEqual(
+    log.records.filter((r) => r.level === "error" || r.level === "critical"),
+    [],
+    log.dump(),
+  );
 });

@@ -1,8 +1,7 @@
 // Hosts that cannot work: clear errors, backoff, no retry storm, and the
 // other hosts run normally.
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Launcher } from "../master/launcher.ts";
-import { assertNoneLeft, collector, group, marker } from "./_helpers.ts";
+import assert from "node:assert/strict";
+import { assertNoneLeft, group, marker, remoteRun } from "./_helpers.ts";
 import { sshdUnavailable, startSshd } from "./_sshd.ts";
 
 const ignore = sshdUnavailable() !== undefined;
@@ -19,79 +18,65 @@ Deno.test({
     const closedPort = (l.addr as Deno.NetAddr).port;
     l.close();
     const mark = marker();
-    const c = collector();
-    const launcher = new Launcher({
-      sshLease: 3,
-      logger: c,
-      handleSignals: false,
-      gracePeriod: 1,
-      maxRestarts: 3,
-      backoffInitial: 0.1,
-      backoffMax: 1,
-    });
-    try {
-      const summary = await launcher.run([
-        group("G", "w_echo_context.ts", mark, {
-          processes: [
-            sshd.remoteConfig({ instances: 2, hosts: [good] }),
-            sshd.remoteConfig({ instances: 1, hosts: [closed], port: closedPort }),
-            sshd.remoteConfig({
-              instances: 2,
-              hosts: [refusing],
-              privateKey: `${sshd.knownHostsFile}.no-such-key`,
-            }),
-          ],
-        }),
-      ]);
-      assert(!summary.ok);
-      const states = summary.instances.map((i) => `${i.host} ${i.state}`);
-      assertEquals(states, [
-        `${good} ended`,
-        `${good} ended`,
-        `${closed} failed`,
-        `${refusing} failed`,
-        `${refusing} failed`,
-      ]);
-      assertEquals(c.records.filter((r) => r.message === "context").map((r) => r.host), [
-        good,
-        good,
-      ]);
+    await using run = remoteRun([
+      group("G", "w_echo_context.ts", mark, {
+        processes: [
+          sshd.remoteConfig({ instances: 2, hosts: [good] }),
+          sshd.remoteConfig({ instances: 1, hosts: [closed], port: closedPort }),
+          sshd.remoteConfig({
+            instances: 2,
+            hosts: [refusing],
+            privateKey: `${sshd.knownHostsFile}.no-such-key`,
+          }),
+        ],
+      }),
+    ], { maxRestarts: 3, backoffInitial: 0.1, backoffMax: 1 });
+    const { summary, log: c } = await run.done();
+    assert.ok(!summary.ok);
+    assert.deepEqual(summary.instances.map((i) => [i.host, i.state, i.lastReason]), [
+      [good, "ended", "ended"],
+      [good, "ended", "ended"],
+      [closed, "failed", "start-failed"],
+      [refusing, "failed", "start-failed"],
+      [refusing, "failed", "start-failed"],
+    ]);
+    assert.deepEqual(c.records.filter((r) => r.message === "context").map((r) => r.host), [
+      good,
+      good,
+    ]);
 
-      // the closed port: each attempt says where and why, retried with backoff, then given up
-      const unreachable = c.records.filter((r) =>
-        r.host === closed && /^could not be started/.test(r.message)
-      );
-      assertEquals(unreachable.length, 4, `${unreachable.length}\n${c.dump()}`); // 1 + maxRestarts
-      for (const r of unreachable) {
-        assert(r.message.includes(`Cannot reach ${closed} over SSH`), r.message);
-        assert(/Connection refused/.test(r.message), r.message);
-      }
-      const delays = c.records.filter((r) => r.host === closed && /^restarting in/.test(r.message));
-      assertEquals(delays.length, 3, c.dump());
-
-      // the refused key: reported once by the transport, no retry at all
-      const refused = c.records.filter((r) =>
-        r.host === refusing && r.instance === undefined && r.level === "error"
-      );
-      assertEquals(refused.length, 1, c.dump());
-      assert(
-        /refused our credentials.*Permission denied/.test(refused[0]!.message),
-        refused[0]!.message,
-      );
-      assertEquals(
-        c.records.filter((r) => r.host === refusing && /^restarting in/.test(r.message)),
-        [],
-      );
-      assertEquals(c.find("given up: this cannot work by retrying").map((r) => r.host), [
-        refusing,
-        refusing,
-      ]);
-      // no retry storm: sshd saw one connection for the refused key, not one per instance
-      const attempts = sshd.log().split("\n").filter((l) => /Connection closed|publickey/.test(l));
-      assert(attempts.length <= 2, sshd.log());
-    } finally {
-      await launcher.stop();
-      await assertNoneLeft(mark, 10_000);
+    // the closed port: each attempt says where and why, retried with backoff, then given up
+    const unreachable = c.records.filter((r) =>
+      r.host === closed && /^could not be started/.test(r.message)
+    );
+    assert.deepEqual(unreachable.length, 4, `${unreachable.length}\n${c.dump()}`); // 1 + maxRestarts
+    for (const r of unreachable) {
+      assert.ok(r.message.includes(`Cannot reach ${closed} over SSH`), r.message);
+      assert.ok(/Connection refused/.test(r.message), r.message);
     }
+    const delays = c.records.filter((r) => r.host === closed && /^restarting in/.test(r.message));
+    assert.deepEqual(delays.length, 3, c.dump());
+
+    // the refused key: reported once by the transport, no retry at all
+    const refused = c.records.filter((r) =>
+      r.host === refusing && r.instance === undefined && r.level === "error"
+    );
+    assert.deepEqual(refused.length, 1, c.dump());
+    assert.ok(
+      /refused our credentials.*Permission denied/.test(refused[0]!.message),
+      refused[0]!.message,
+    );
+    assert.deepEqual(
+      c.records.filter((r) => r.host === refusing && /^restarting in/.test(r.message)),
+      [],
+    );
+    assert.deepEqual(c.find("given up: this cannot work by retrying").map((r) => r.host), [
+      refusing,
+      refusing,
+    ]);
+    // no retry storm: sshd saw one connection for the refused key, not one per instance
+    const attempts = sshd.log().split("\n").filter((l) => /Connection closed|publickey/.test(l));
+    assert.ok(attempts.length <= 2, sshd.log());
+    await assertNoneLeft(mark, 10_000);
   },
 });
