@@ -350,6 +350,34 @@ export class Launcher {
     }
   }
 
+  /**
+   * Restarts one instance, found by its id: stops it gracefully and starts it
+   * again with the same ids; resolves once the new run is alive (running and
+   * has printed or pinged). Throws when no instance has that id, when it is
+   * suspended, or when the new run is not alive within `aliveTimeout` seconds.
+   */
+  async restartInstance(id: number, options: { aliveTimeout?: number } = {}): Promise<void> {
+    const { aliveTimeout = 30 } = options;
+    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
+    const inst = this.#instances.find((i) => i.spec.id === id);
+    if (inst === undefined) {
+      throw new RangeError(
+        `no instance with id ${id} (ids: ${this.#instances.map((i) => i.spec.id).join(", ")})`,
+      );
+    }
+    if (inst.state === "suspended") {
+      throw new Error(`instance ${id} (${inst.spec.label}) is suspended: resume its group first`);
+    }
+    this.#log("notice", `restarting instance ${id} (${inst.spec.label} on ${inst.spec.host})`);
+    this.#ops++;
+    try {
+      await rollingRestart(inst.spec.group, [inst], { aliveTimeout });
+    } finally {
+      this.#ops--;
+      this.#wake?.();
+    }
+  }
+
   /** Names of the groups being run (also those scaled to 0), in config order. */
   groupNames(): string[] {
     return [...this.#slots.keys()];

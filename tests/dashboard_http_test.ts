@@ -118,12 +118,24 @@ Deno.test("dashboard: actions refuse GET and cross-origin POSTs, and work same-o
       headers: { ...bearer, "content-type": "application/json" },
       body,
     });
-  assert.equal(await scale('{"instances": 0}'), 400);
+  assert.equal(await scale('{"instances": -1}'), 400);
+  assert.equal(await scale('{"instances": 10001}'), 400);
   assert.equal(await scale('{"instances": "2"}'), 400);
   assert.equal(await scale("[2]"), 400);
   assert.equal(await status("/api/groups/nope/suspend", post(bearer)), 404);
   assert.equal(await scale('{"instances": 2}'), 200);
   await run.running(4);
+  // one instance restarts on its own: a new pid for it, the same pids for the others
+  const now = run.launcher.list();
+  const target = now.find((i) => i.group === "b")!;
+  assert.equal(await status(`/api/instances/${target.id}/restart`, post(bearer)), 200);
+  assert.equal(await status("/api/instances/999/restart", post(bearer)), 404);
+  const after = run.launcher.list();
+  const pidOf = (l: typeof now, id: number) => l.find((i) => i.id === id)!.pid;
+  assert.notEqual(pidOf(after, target.id), target.pid);
+  assert.equal(after.find((i) => i.id === target.id)!.state, "running");
+  for (const i of now.filter((i) => i.id !== target.id)) assert.equal(pidOf(after, i.id), i.pid);
+  assert.equal(pidAlive(target.pid!), false);
   const groups = await (await run.get("/api/groups")).json();
   assert.deepEqual(groups.map((g: { name: string; instances: number }) => [g.name, g.instances]), [
     ["a", 2],
@@ -182,7 +194,7 @@ Deno.test("dashboard: /api/events streams instances and new log lines; a lagging
       text += value;
     }
   };
-  await until(/event: instances\ndata: \{"now":\d+,"canRestartInstance":false,"instances":\[/);
+  await until(/event: instances\ndata: \{"now":\d+,"canRestartInstance":true,"instances":\[/);
   Deno.kill(inst!.pid!, "SIGHUP");
   await until(/event: log\ndata: \{[^\n]*"message":"mark \d+"/);
   // now stop reading while 500 records arrive: only the last 20 are kept for this client

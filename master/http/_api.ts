@@ -6,6 +6,7 @@
  */
 
 import type { InstanceInfo } from "../events.ts";
+import { MAX_INSTANCES } from "../config.ts";
 
 /** What the dashboard controls: the launcher's public API (a `Launcher` fits). */
 export interface DashboardTarget {
@@ -127,8 +128,12 @@ async function group(
       return ok(`restarted ${what}`);
     default: {
       const n = body.instances;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 10_000) {
-        return fail(400, `"instances" must be an integer from 1 to 10000: got ${String(n)}`);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > MAX_INSTANCES) {
+        return fail(
+          400,
+          `"instances" must be an integer from 0 to ${MAX_INSTANCES} (0 stops every instance ` +
+            `of the group): got ${String(n)}`,
+        );
       }
       await target.scaleGroup(name, n);
       return ok(`scaled ${what} to ${n} per host`);
