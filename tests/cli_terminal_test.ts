@@ -53,7 +53,9 @@ Deno.test({
       const screen = await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
-          const shown = /^First Group\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s*$/m.test(s) &&
+          const shown =
+            /^First Group\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s+(-|\d+\.\d%)\s+(-|\d+(\.\d)? [KMG]?i?B)\s*$/m
+              .test(s) &&
             /^Second Group\s+2\s+0/m.test(s) && s.includes("] ready");
           return shown ? s : undefined;
         },
@@ -64,7 +66,7 @@ Deno.test({
       assert.match(lines[0]!, /^distarch · up \d+s · 5 instances · control /);
       assert.match(
         lines[1]!,
-        /^GROUP\s+RUNNING\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE/,
+        /^GROUP\s+RUNNING\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE\s+CPU\s+MEM$/,
       );
       assert.ok(lines[4]!.startsWith("───"), lines[4]);
       assert.ok(lines.slice(5).some((l) => l.includes("started (pid")), screen);
@@ -74,7 +76,8 @@ Deno.test({
       await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
-          return /^Second Group\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s*$/m.test(s.split("\n")[3] ?? "");
+          return /^Second Group\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s+(-|\d+\.\d%)\s+(-|\d+(\.\d)? [KMG]?i?B)\s*$/m
+            .test(s.split("\n")[3] ?? "");
         },
         8000,
         "Second Group shown suspended on line 4",
