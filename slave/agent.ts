@@ -2,7 +2,8 @@
  * The host agent: run at the far end of one SSH session as
  * `deno run -A agent.js --lease=<ms> --grace=<ms> --cache=<dir>`. It starts
  * the instances the master asks for (with {@linkcode spawnProcess}), relays
- * their output as frames of the agent protocol and obeys signals. In a start
+ * their output as frames of the agent protocol, obeys signals and forwards
+ * further stdin lines to them. In a start
  * command's argv, `@deno` as the program is this agent's own runtime and a
  * word `@cache/<sha256>/<name>` is that file of the host cache (`--cache`).
  *
@@ -16,8 +17,7 @@
  * @module
  */
 
-import { spawnProcess } from "../master/transports/local.ts";
-import type { RunningInstance } from "../master/transports/types.ts";
+import { type RunningInstance, spawnProcess } from "../_shared/spawn.ts";
 import {
   AGENT_MAGIC,
   AGENT_PROTOCOL_VERSION,
@@ -150,6 +150,9 @@ export async function runAgent(options: AgentOptions): Promise<string> {
         break;
       case "signal":
         if (SIGNALS.has(cmd.signal)) running.get(cmd.key)?.instance.kill(cmd.signal);
+        break;
+      case "stdin":
+        if (typeof cmd.text === "string") running.get(cmd.key)?.instance.send(cmd.text);
         break;
       case "hb":
         break;

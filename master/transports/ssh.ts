@@ -9,7 +9,7 @@
 
 import type { Exec, InstanceSpec } from "../plan.ts";
 import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
-import { argvFor } from "./local.ts";
+import { argvFor } from "./_argv.ts";
 import type { OutputHandler, RunningInstance, Transport } from "./types.ts";
 import { StartError } from "./types.ts";
 import { isAuthFailure, lastLine, sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
@@ -19,9 +19,9 @@ import {
   ensureMaster,
   releaseMaster,
   retainMaster,
-  runSsh,
   serialize,
 } from "./_ssh_control.ts";
+import { ProbeError, runSsh } from "./_ssh_run.ts";
 import {
   agentArtifact,
   agentCommand,
@@ -30,7 +30,6 @@ import {
   cacheEntry,
   ensureArtifacts,
   MISSING_MARK,
-  ProbeError,
   runtimeArtifact,
 } from "./_upload.ts";
 
@@ -211,6 +210,9 @@ export class SshTransport implements Transport {
         pid: started.pid,
         kill: (sig: Deno.Signal) => {
           if (session.alive) session.signal(key, sig as Signal);
+        },
+        send: (text: string) => {
+          if (session.alive) session.stdin(key, text);
         },
         status: started.status,
       };
