@@ -299,8 +299,11 @@ export class Launcher {
    * (the group stays known, with no instance, and keeps `run()` waiting like
    * a suspended group) to {@linkcode MAX_INSTANCES}. New instances get the
    * next free ids; when scaling down, the instances with the highest
-   * `groupId` on each host are stopped gracefully and removed. Instances
-   * already running keep the `groupCount` they were started with. Throws a
+   * `groupId` on each host are stopped gracefully and removed. The instances
+   * that stay get the new `groupCount` (in `list()`, and in their context when
+   * they restart) and, while running, are told it on their stdin (the
+   * Handler's `onGroupCountChange`); when scaling down, once the removed ones
+   * have stopped. Throws a
    * `RangeError` when the number is out of bounds or when this system's
    * open-files or process limit cannot hold the new local instances.
    */
@@ -342,6 +345,8 @@ export class Launcher {
       }
       await Promise.all(removed.map((i) => i.stop("stopped")));
       this.#instances = this.#instances.filter((i) => !removed.includes(i));
+      const groupCount = this.#slots.get(name)!.size * instancesPerHost;
+      for (const inst of members) if (!removed.includes(inst)) inst.regroup(groupCount);
     } finally {
       this.#ops--;
       this.#wake?.();
