@@ -54,6 +54,21 @@ export type {
 } from "./events.ts";
 export type { Exec, InstanceSpec, Target } from "./plan.ts";
 export type {
+  ExitStatus,
+  OutputHandler,
+  RunningInstance,
+  Transport,
+  TransportContext,
+  TransportFactories,
+  TransportFactory,
+} from "./transports/types.ts";
+export { StartError } from "./transports/types.ts";
+export { DEFAULT_TRANSPORTS, localTransport, sshTransport } from "./transports/defaults.ts";
+export { LocalTransport } from "./transports/local.ts";
+export { argvFor, denoRuntime } from "./transports/_argv.ts";
+export { spawnProcess } from "../_shared/spawn.ts";
+export type { SpawnOptions } from "../_shared/spawn.ts";
+export type {
   GroupConfig,
   LaunchOptions,
   LocalProcessConfig,

@@ -9,13 +9,15 @@
 
 import type { Target } from "../plan.ts";
 import { LocalTransport } from "./local.ts";
-import type { TransportContext, TransportFactory } from "./types.ts";
+import type { Transport, TransportContext, TransportFactory } from "./types.ts";
 
 /** Runs instances on this machine with `Deno.Command`. */
-export const localTransport: TransportFactory = () => new LocalTransport();
+export function localTransport(): Transport {
+  return new LocalTransport();
+}
 
 /** Runs instances on `target.host` through the system OpenSSH client and a host agent. */
-export const sshTransport: TransportFactory = async (target: Target, ctx: TransportContext) => {
+export async function sshTransport(target: Target, ctx: TransportContext): Promise<Transport> {
   const { config } = target;
   if (config.type !== "remote") {
     throw new TypeError(
@@ -30,7 +32,7 @@ export const sshTransport: TransportFactory = async (target: Target, ctx: Transp
     gracePeriod: ctx.gracePeriod,
     lease: ctx.sshLease,
   });
-};
+}
 
 /** The factories a launcher uses by default: `local` and `remote` (SSH). */
 export const DEFAULT_TRANSPORTS: Readonly<Record<Target["type"], TransportFactory>> = {

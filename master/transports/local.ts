@@ -16,7 +16,10 @@ export class LocalTransport implements Transport {
   readonly host = "localhost";
   readonly #runtime: string;
 
-  /** @param runtime The Deno executable for Deno scripts. @default {denoRuntime()} */
+  /**
+   * Creates the transport.
+   * @param runtime The Deno executable for Deno scripts. @default {denoRuntime()}
+   */
   constructor(runtime: string = denoRuntime()) {
     this.#runtime = runtime;
   }

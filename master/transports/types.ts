@@ -27,12 +27,17 @@ export type { ExitStatus, OutputHandler, RunningInstance } from "../../_shared/s
  * instance of its {@linkcode Target.key} starts, and closed when the
  * launcher's run ends.
  *
- * @example A third transport: instances run in a container with `docker exec`
+ * @example A third transport, in one file: instances run in a container with `docker exec`
  * ```ts
- * import { spawnProcess } from "../../_shared/spawn.ts";
- * import type { InstanceSpec } from "../plan.ts";
- * import { argvFor } from "./_argv.ts";
- * import type { OutputHandler, RunningInstance, Transport, TransportFactory } from "./types.ts";
+ * import {
+ *   argvFor,
+ *   type InstanceSpec,
+ *   Launcher,
+ *   type OutputHandler,
+ *   type RunningInstance,
+ *   spawnProcess,
+ *   type Transport,
+ * } from "@distarch/distarch/master";
  *
  * class DockerExecTransport implements Transport {
  *   constructor(readonly host: string) {}
@@ -49,7 +54,11 @@ export type { ExitStatus, OutputHandler, RunningInstance } from "../../_shared/s
  *     return Promise.resolve();
  *   }
  * }
- * const docker: TransportFactory = (target) => new DockerExecTransport(`box-${target.host}`);
+ *
+ * // every "local" process config now runs in the container `box`
+ * const launcher = new Launcher({
+ *   transports: { local: () => new DockerExecTransport("box") },
+ * });
  * ```
  */
 export interface Transport {
