@@ -8,6 +8,8 @@
  * @module
  */
 
+import { errorMessage } from "./errors.ts";
+
 /**
  * Receives an instance's output, chunk by chunk, in order. A chunk is valid only during the
  * call: copy what you keep. Returning a promise pauses reading that stream until it settles
@@ -186,7 +188,7 @@ export function spawnProcess(options: SpawnOptions, onOutput: OutputHandler): Ru
       detached: true,
     }).spawn();
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     throw new StartError(`cannot start ${JSON.stringify(program)}: ${why}`, { cause: error });
   }
   const pid = child.pid;

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { delay } from "../_shared/delay.ts";
+import { errorMessage } from "../_shared/errors.ts";
 import { type RunningInstance, spawnProcess } from "../_shared/spawn.ts";
 import {
   AGENT_MAGIC,
@@ -62,10 +64,6 @@ function resolveArgv(argv: readonly string[], cache: string): string[] {
   });
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Splits a byte stream into text lines (without their `\n`). */
 async function* lines(input: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
@@ -103,7 +101,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
   const stoppedP = new Promise<string>((resolve) => stopped = resolve);
 
   const out = new BatchWriter(write, (error) => {
-    stopAll(`stdout broke: ${error instanceof Error ? error.message : String(error)}`);
+    stopAll(`stdout broke: ${errorMessage(error)}`);
   });
   const send = (event: AgentEvent) => out.push(encodeEvent(event));
 
@@ -121,7 +119,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
         return out.queued > QUEUE_LIMIT ? out.flush() : undefined;
       });
     } catch (error) {
-      send({ t: "error", key, message: error instanceof Error ? error.message : String(error) });
+      send({ t: "error", key, message: errorMessage(error) });
       return;
     }
     send({ t: "started", key, pid: instance.pid });
@@ -204,7 +202,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       for await (const line of lines(input)) handle(line);
       stopAll("stdin closed");
     } catch (error) {
-      stopAll(`stdin broke: ${error instanceof Error ? error.message : String(error)}`);
+      stopAll(`stdin broke: ${errorMessage(error)}`);
     }
   })();
 

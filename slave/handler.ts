@@ -18,6 +18,7 @@ import {
   type WorkerMessage,
 } from "../protocol/worker.ts";
 import { parseContext, readMessages, StdinLines } from "./_stdin.ts";
+import { errorMessage } from "../_shared/errors.ts";
 
 /** Options of a {@linkcode Handler}. */
 export interface HandlerOptions {
@@ -183,8 +184,8 @@ class Context implements HandlerContext {
       try {
         listener(groupCount, previous);
       } catch (error) {
-        const msg = error instanceof Error ? error.message : String(error);
-        this.log("error", `onGroupCountChange listener failed: ${msg}`, undefined);
+        const msg = `onGroupCountChange listener failed: ${errorMessage(error)}`;
+        this.log("error", msg, undefined);
       }
     }
   }

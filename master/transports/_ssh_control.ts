@@ -8,6 +8,7 @@
  * @module
  */
 
+import { delay } from "../../_shared/delay.ts";
 import { ProbeError } from "./_ssh_run.ts";
 
 let defaultDir: string | undefined;
@@ -138,7 +139,7 @@ export function ensureMaster(key: string, masterArgs: readonly string[]): Promis
         child.kill("SIGKILL");
         break;
       }
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     if (exited) {
       const st = await status;
