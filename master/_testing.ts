@@ -31,6 +31,8 @@ export interface FakeRun {
   exit(code: number): void;
   /** What the master wrote to its stdin after the context, in order. */
   readonly sent: string[];
+  /** What it was started with. */
+  readonly spec: InstanceSpec;
 }
 
 /** A transport whose instances print and exit when told (or print `greeting` when started). */
@@ -44,12 +46,13 @@ export class FakeTransport implements Transport {
     this.#greeting = options.greeting;
   }
   /** Starts a run. */
-  start(_spec: InstanceSpec, onOutput: OutputHandler): Promise<RunningInstance> {
+  start(spec: InstanceSpec, onOutput: OutputHandler): Promise<RunningInstance> {
     const exited = Promise.withResolvers<ExitStatus>();
     const run: FakeRun = {
       print: (text) => void onOutput("stdout", new TextEncoder().encode(text)),
       exit: (code) => exited.resolve({ code, signal: null }),
       sent: [],
+      spec,
     };
     this.runs.push(run);
     const greeting = this.#greeting;

@@ -51,12 +51,20 @@ export function parseContext(line: string): WorkerContext | string {
  */
 export class StdinLines {
   readonly #buffer: Uint8Array;
+  readonly #input: { read(p: Uint8Array): Promise<number | null> };
   #rest: Uint8Array = new Uint8Array(0);
   readonly #decoder = new TextDecoder();
 
-  /** @param buffer What each read fills (its size bounds a read, not a line). */
-  constructor(buffer: Uint8Array) {
+  /**
+   * @param buffer What each read fills (its size bounds a read, not a line).
+   * @param input What is read. @default {Deno.stdin}
+   */
+  constructor(
+    buffer: Uint8Array,
+    input: { read(p: Uint8Array): Promise<number | null> } = Deno.stdin,
+  ) {
     this.#buffer = buffer;
+    this.#input = input;
   }
 
   /** The next line (without its `\n` or `\r\n`); `undefined` once stdin ended (or broke). */
@@ -68,7 +76,7 @@ export class StdinLines {
       if (chunk.length === 0) {
         let n: number | null;
         try {
-          n = await Deno.stdin.read(this.#buffer);
+          n = await this.#input.read(this.#buffer);
         } catch {
           n = null;
         }
