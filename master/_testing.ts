@@ -29,6 +29,10 @@ export interface FakeRun {
   print(text: string): void;
   /** Ends it with this exit code. */
   exit(code: number): void;
+  /** What the master wrote to its stdin after the context, in order. */
+  readonly sent: string[];
+  /** What it was started with. */
+  readonly spec: InstanceSpec;
 }
 
 /** A transport whose instances print and exit when told (or print `greeting` when started). */
@@ -42,11 +46,13 @@ export class FakeTransport implements Transport {
     this.#greeting = options.greeting;
   }
   /** Starts a run. */
-  start(_spec: InstanceSpec, onOutput: OutputHandler): Promise<RunningInstance> {
+  start(spec: InstanceSpec, onOutput: OutputHandler): Promise<RunningInstance> {
     const exited = Promise.withResolvers<ExitStatus>();
     const run: FakeRun = {
       print: (text) => void onOutput("stdout", new TextEncoder().encode(text)),
       exit: (code) => exited.resolve({ code, signal: null }),
+      sent: [],
+      spec,
     };
     this.runs.push(run);
     const greeting = this.#greeting;
@@ -54,6 +60,7 @@ export class FakeTransport implements Transport {
     return Promise.resolve({
       pid: 1000 + this.runs.length,
       kill: (signal) => exited.resolve({ code: 143, signal }),
+      send: (text) => void run.sent.push(text),
       status: exited.promise,
     });
   }

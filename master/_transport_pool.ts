@@ -1,61 +1,56 @@
 /**
- * The transports of a run, one per target: one local transport, one SSH
- * transport per session key. The launcher asks for a target's transport and
- * never chooses between local and SSH itself.
+ * The transports of a run, one per {@linkcode Target.key}, each made by the
+ * factory registered for its target's `type`. The launcher asks for a
+ * target's transport and never knows which kind it holds.
  *
  * @module
  */
 
 import type { Target } from "./plan.ts";
-import { LocalTransport } from "./transports/local.ts";
-import type { Transport } from "./transports/types.ts";
-import type { Logger } from "./types.ts";
-
-/** Options of a {@linkcode TransportPool}. */
-export interface TransportPoolOptions {
-  /** Where SSH transports log. */
-  logger: Logger;
-  /** Seconds an agent waits after SIGTERM before SIGKILL, for SSH transports. */
-  gracePeriod: number;
-  /** Seconds an SSH link may stay silent before it counts as lost. */
-  sshLease: number;
-}
+import type {
+  Transport,
+  TransportContext,
+  TransportFactories,
+  TransportFactory,
+} from "./transports/types.ts";
 
 /** Transports made on demand, kept until {@linkcode TransportPool.close}. */
 export class TransportPool {
-  readonly #options: TransportPoolOptions;
-  readonly #transports = new Map<string, Transport>();
+  readonly #factories: TransportFactories;
+  readonly #context: TransportContext;
+  readonly #transports = new Map<string, Promise<Transport>>();
 
-  /** Creates an empty pool. */
-  constructor(options: TransportPoolOptions) {
-    this.#options = options;
+  /** Creates an empty pool that makes its transports with `factories`. */
+  constructor(factories: TransportFactories, context: TransportContext) {
+    this.#factories = factories;
+    this.#context = context;
   }
 
-  /** The transport of `target`, made on first use (the SSH module is loaded only then). */
-  async for(target: Target): Promise<Transport> {
-    const key = target.type === "local" ? "local" : target.session;
-    const known = this.#transports.get(key);
-    if (known !== undefined) return known;
-    let t: Transport;
-    if (target.type === "local") t = new LocalTransport();
-    else {
-      const { SshTransport } = await import("./transports/ssh.ts");
-      const { logger, gracePeriod, sshLease } = this.#options;
-      t = new SshTransport({
-        host: target.host,
-        config: target.config,
-        logger,
-        gracePeriod,
-        lease: sshLease,
-      });
+  /**
+   * The transport of `target`, made by its type's factory on first use.
+   * Throws when no factory serves that type.
+   */
+  for(target: Target): Promise<Transport> {
+    let t = this.#transports.get(target.key);
+    if (t === undefined) {
+      const factory: TransportFactory | undefined = this.#factories[target.type];
+      if (factory === undefined) {
+        const known = Object.keys(this.#factories).join(", ");
+        return Promise.reject(
+          new Error(`No transport for targets of type "${target.type}" (known: ${known})`),
+        );
+      }
+      t = (async () => await factory(target, this.#context))();
+      this.#transports.set(target.key, t);
+      t.catch(() => this.#transports.delete(target.key));
     }
-    this.#transports.set(key, t);
     return t;
   }
 
   /** Closes every transport (errors ignored) and empties the pool. */
   async close(): Promise<void> {
-    await Promise.all([...this.#transports.values()].map((t) => t.close().catch(() => {})));
+    const all = [...this.#transports.values()];
     this.#transports.clear();
+    await Promise.all(all.map((t) => t.then((x) => x.close()).catch(() => {})));
   }
 }

@@ -16,6 +16,8 @@ import { rollingRestart } from "./_group_ops.ts";
 import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
 import { TransportPool } from "./_transport_pool.ts";
+import { DEFAULT_TRANSPORTS } from "./transports/defaults.ts";
+import type { TransportFactories } from "./transports/types.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
 /** Options of a {@linkcode Launcher}. */
@@ -28,6 +30,14 @@ export interface LauncherOptions extends LaunchOptions {
   handleSignals?: boolean;
   /** Directory relative commands and paths are resolved against. @default {Deno.cwd()} */
   cwd?: string;
+  /**
+   * Transport factories by process config `type`, over the defaults (`local`:
+   * this machine; `remote`: SSH). A factory is called once per target key
+   * (every local instance shares one transport; a remote one has one per
+   * group, process config and host). See `Transport` for a third transport.
+   * @default {{ local: localTransport, remote: sshTransport }}
+   */
+  transports?: TransportFactories;
 }
 
 /** What {@linkcode Launcher.run} resolves to. */
@@ -83,7 +93,14 @@ export class Launcher {
 
   /** Creates a launcher; throws a `ConfigError` on invalid options. */
   constructor(options: LauncherOptions = {}) {
-    const { logger, events = {}, handleSignals = true, cwd = Deno.cwd(), ...rest } = options;
+    const {
+      logger,
+      events = {},
+      handleSignals = true,
+      cwd = Deno.cwd(),
+      transports = {},
+      ...rest
+    } = options;
     const o = validateLaunchOptions(rest, []);
     this.#logger = logger ?? defaultLogger();
     this.#events = events;
@@ -91,7 +108,10 @@ export class Launcher {
     this.#cwd = cwd;
     this.#options = { ...DEFAULTS, ...o }; // o holds only the options given (no undefined)
     const { gracePeriod, sshLease } = this.#options;
-    this.#transports = new TransportPool({ logger: this.#logger, gracePeriod, sshLease });
+    this.#transports = new TransportPool(
+      { ...DEFAULT_TRANSPORTS, ...transports },
+      { logger: this.#logger, gracePeriod, sshLease },
+    );
   }
 
   /**
@@ -279,8 +299,11 @@ export class Launcher {
    * (the group stays known, with no instance, and keeps `run()` waiting like
    * a suspended group) to {@linkcode MAX_INSTANCES}. New instances get the
    * next free ids; when scaling down, the instances with the highest
-   * `groupId` on each host are stopped gracefully and removed. Instances
-   * already running keep the `groupCount` they were started with. Throws a
+   * `groupId` on each host are stopped gracefully and removed. The instances
+   * that stay get the new `groupCount` (in `list()`, and in their context when
+   * they restart) and, while running, are told it on their stdin (the
+   * Handler's `onGroupCountChange`); when scaling down, once the removed ones
+   * have stopped. Throws a
    * `RangeError` when the number is out of bounds or when this system's
    * open-files or process limit cannot hold the new local instances.
    */
@@ -322,6 +345,8 @@ export class Launcher {
       }
       await Promise.all(removed.map((i) => i.stop("stopped")));
       this.#instances = this.#instances.filter((i) => !removed.includes(i));
+      const groupCount = this.#slots.get(name)!.size * instancesPerHost;
+      for (const inst of members) if (!removed.includes(inst)) inst.regroup(groupCount);
     } finally {
       this.#ops--;
       this.#wake?.();

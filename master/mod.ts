@@ -67,6 +67,21 @@ export type { FeedCursor, FeedEntry, FeedRead, LogFeedOptions } from "./http/log
 export { parseListen } from "./http/listen.ts";
 export type { ListenAddress } from "./http/listen.ts";
 export type {
+  ExitStatus,
+  OutputHandler,
+  RunningInstance,
+  Transport,
+  TransportContext,
+  TransportFactories,
+  TransportFactory,
+} from "./transports/types.ts";
+export { StartError } from "./transports/types.ts";
+export { DEFAULT_TRANSPORTS, localTransport, sshTransport } from "./transports/defaults.ts";
+export { LocalTransport } from "./transports/local.ts";
+export { argvFor, denoRuntime } from "./transports/_argv.ts";
+export { spawnProcess } from "../_shared/spawn.ts";
+export type { SpawnOptions } from "../_shared/spawn.ts";
+export type {
   GroupConfig,
   LaunchOptions,
   LocalProcessConfig,

@@ -17,7 +17,7 @@
  */
 
 import type { WorkerContext } from "../protocol/worker.ts";
-import type { GroupConfig, ProcessConfig, RemoteProcessConfig } from "./types.ts";
+import type { GroupConfig, ProcessConfig } from "./types.ts";
 
 /** How an instance's program is made. Transports turn it into an argv. */
 export type Exec =
@@ -40,18 +40,24 @@ export type Exec =
     command: string;
   };
 
-/** Where an instance runs: on the master's machine or on one remote host. */
-export type Target =
-  | { type: "local" }
-  | {
-    type: "remote";
-    /** The host as configured. */
-    host: string;
-    /** The remote process config the host comes from. */
-    config: RemoteProcessConfig;
-    /** Same key ⇒ same SSH session: `groupIndex/processIndex/host`. */
-    session: string;
-  };
+/**
+ * Where an instance runs. The launcher hands it to the transport factory of
+ * its `type`; instances with the same `key` share one transport.
+ */
+export interface Target {
+  /** The process config's `type`: which transport factory serves it. */
+  readonly type: ProcessConfig["type"];
+  /**
+   * Same key ⇒ same transport: `local` for every local instance, and
+   * `remote/<groupIndex>/<processIndex>/<host>` for a remote one (one SSH
+   * session per group, process config and host).
+   */
+  readonly key: string;
+  /** The host, as configured (`localhost` for local). */
+  readonly host: string;
+  /** The process config the instance comes from (how to reach the host, for remote ones). */
+  readonly config: ProcessConfig;
+}
 
 /** One instance, fully resolved. */
 export interface InstanceSpec {
@@ -214,9 +220,12 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
           host,
           label: "",
           slot,
-          target: p.type === "local"
-            ? { type: "local" }
-            : { type: "remote", host, config: p, session: slot },
+          target: {
+            type: p.type,
+            key: p.type === "local" ? "local" : `remote/${slot}`,
+            host,
+            config: p,
+          },
           exec,
           ...(path !== undefined ? { cwd: resolveDir(path, cwd) } : {}),
           env: { ...userEnv, DISTARCH_PROTOCOL: "1" },

@@ -57,23 +57,24 @@ Deno.test("plan() numbers the seed README's groups: ids 1…N, groupIds 1…grou
 
 Deno.test("plan() gives each remote host its own session and the local ones a local target", () => {
   const specs = plan(seed, { cwd: "/srv" });
-  assert.deepEqual(specs[0]?.target, { type: "local" });
-  const t = specs[3]?.target;
-  assert.equal(t?.type, "remote");
-  if (t?.type === "remote") {
-    assert.equal(t.host, "remote-server-1");
-    assert.equal(t.session, "0/1/remote-server-1");
-    assert.deepEqual(t.config, seed[0]?.processes[1]);
-  }
-  const sessions = new Set(
-    specs.map((s) => s.target.type === "remote" ? s.target.session : "local"),
-  );
-  assert.deepEqual([...sessions], [
+  assert.deepEqual(specs[0]?.target, {
+    type: "local",
+    key: "local",
+    host: "localhost",
+    config: seed[0]?.processes[0],
+  });
+  assert.deepEqual(specs[3]?.target, {
+    type: "remote",
+    key: "remote/0/1/remote-server-1",
+    host: "remote-server-1",
+    config: seed[0]?.processes[1],
+  });
+  assert.deepEqual([...new Set(specs.map((s) => s.target.key))], [
     "local",
-    "0/1/remote-server-1",
-    "0/1/remote-server-2",
-    "1/1/remote-server-1",
-    "1/1/remote-server-2",
+    "remote/0/1/remote-server-1",
+    "remote/0/1/remote-server-2",
+    "remote/1/1/remote-server-1",
+    "remote/1/1/remote-server-2",
   ]);
 });
 

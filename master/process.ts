@@ -7,7 +7,7 @@
  */
 
 import { delay } from "../_shared/delay.ts";
-import type { Level } from "../protocol/worker.ts";
+import { encodeMasterMessage, type Level } from "../protocol/worker.ts";
 import { OutputRelay } from "./_relay.ts";
 import {
   emit,
@@ -16,7 +16,7 @@ import {
   type InstanceState,
   type StopReason,
 } from "./events.ts";
-import type { InstanceSpec } from "./plan.ts";
+import { type InstanceSpec, respec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import type { Logger, LogRecord } from "./types.ts";
 import { hungFor } from "./_liveness.ts";
@@ -26,7 +26,7 @@ import type { SupervisorSettings } from "./_settings.ts";
 
 /** One instance under supervision. */
 export class Instance {
-  readonly spec: InstanceSpec;
+  #spec: InstanceSpec;
   readonly #transport: Transport;
   readonly #logger: Logger;
   readonly #events: EventHandlers;
@@ -54,11 +54,27 @@ export class Instance {
     events: EventHandlers,
     settings: SupervisorSettings,
   ) {
-    this.spec = spec;
+    this.#spec = spec;
     this.#transport = transport;
     this.#logger = logger;
     this.#events = events;
     this.#set = settings;
+  }
+
+  /** What it runs: ids, host, command, context. */
+  get spec(): InstanceSpec {
+    return this.#spec;
+  }
+
+  /**
+   * The group now has `groupCount` instances: later runs start with it, and
+   * a running instance is told (a `groupCount` line on its stdin).
+   */
+  regroup(groupCount: number): void {
+    const s = this.#spec;
+    if (groupCount === s.groupCount) return;
+    this.#spec = respec(s, s.id, s.groupId, groupCount);
+    this.#running?.send(encodeMasterMessage({ v: 1, t: "groupCount", groupCount }));
   }
 
   /** When the current (or last) run last printed anything, or started. */
@@ -250,8 +266,9 @@ export class Instance {
       emit(this.#events, { kind: "processCreated", instance: this.info() });
       let status: ExitStatus | undefined;
       let startError: unknown;
+      const spec = this.#spec;
       try {
-        this.#running = await this.#transport.start(this.spec, (stream, chunk) => {
+        this.#running = await this.#transport.start(spec, (stream, chunk) => {
           const wait = relay.onOutput(stream, chunk);
           this.#tellWaiters();
           return wait;
@@ -269,6 +286,12 @@ export class Instance {
         this.#tellWaiters();
         this.#log("info", `started (pid ${running.pid})`);
         emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
+        // regrouped while it was starting: it was started with the count of then
+        if (this.#spec.groupCount !== spec.groupCount) {
+          running.send(
+            encodeMasterMessage({ v: 1, t: "groupCount", groupCount: this.#spec.groupCount }),
+          );
+        }
         status = await running.status;
         relay.flush();
         if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);

@@ -48,6 +48,8 @@ export interface AgentStartSpec {
 export type AgentCommand =
   | { t: "start"; key: number; spec: AgentStartSpec }
   | { t: "signal"; key: number; signal: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP" }
+  /** Written to the instance's stdin as it is (further lines of the worker protocol). */
+  | { t: "stdin"; key: number; text: string }
   | { t: "hb" }
   | { t: "bye" };
 

@@ -3,7 +3,9 @@
  *
  * Master → worker: the worker's stdin. The first line is a JSON
  * {@linkcode WorkerContext}; stdin then stays open, and its end means the
- * master is gone (the worker should stop). Stop requests are `SIGTERM`.
+ * master is gone (the worker should stop). Further lines are
+ * {@linkcode MasterMessage}s (`{"v":1,"t":"groupCount","groupCount":4}` after
+ * a scale). Stop requests are `SIGTERM`.
  *
  * Worker → master: the worker's stdout, one message a line.
  * - A plain line is an `info` log record.
@@ -132,4 +134,44 @@ export function encodeMessage(message: WorkerMessage): string {
     return PREFIX + message.level + " " + message.msg + "\n";
   }
   return PREFIX + JSON.stringify(message) + "\n";
+}
+
+/**
+ * A further stdin line from the master, after the {@linkcode WorkerContext}:
+ * one JSON object a line. `groupCount`: the group was scaled, it now has
+ * that many instances (all hosts included).
+ */
+export type MasterMessage = { v: 1; t: "groupCount"; groupCount: number };
+
+/**
+ * Encodes a {@linkcode MasterMessage} as one stdin line, newline included.
+ *
+ * @example
+ * ```ts
+ * import { encodeMasterMessage } from "./worker.ts";
+ * encodeMasterMessage({ v: 1, t: "groupCount", groupCount: 4 });
+ * // '{"v":1,"t":"groupCount","groupCount":4}\n'
+ * ```
+ */
+export function encodeMasterMessage(message: MasterMessage): string {
+  return JSON.stringify(message) + "\n";
+}
+
+/**
+ * Decodes a stdin line after the context; `undefined` when it is not a
+ * {@linkcode MasterMessage} this version knows (a worker ignores it).
+ */
+export function decodeMasterMessage(line: string): MasterMessage | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "object" || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (o.v !== PROTOCOL_VERSION || o.t !== "groupCount") return undefined;
+  const n = o.groupCount;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) return undefined;
+  return { v: 1, t: "groupCount", groupCount: n };
 }

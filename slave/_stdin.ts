@@ -1,11 +1,17 @@
 /**
- * Reading a worker's stdin: the context line the master writes first, and
- * the end of stdin that means the master is gone.
+ * Reading a worker's stdin: the context line the master writes first, the
+ * master's further messages, and the end of stdin that means the master is
+ * gone.
  *
  * @module
  */
 
-import { PROTOCOL_VERSION, type WorkerContext } from "../protocol/worker.ts";
+import {
+  decodeMasterMessage,
+  type MasterMessage,
+  PROTOCOL_VERSION,
+  type WorkerContext,
+} from "../protocol/worker.ts";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -39,23 +45,51 @@ export function parseContext(line: string): WorkerContext | string {
   return value as unknown as WorkerContext;
 }
 
-/** Reads stdin up to the first newline; `undefined` when it ends first. */
-export async function readFirstLine(buffer: Uint8Array): Promise<string | undefined> {
-  const chunks: Uint8Array[] = [];
-  while (true) {
-    let n: number | null;
-    try {
-      n = await Deno.stdin.read(buffer);
-    } catch {
-      n = null;
-    }
-    if (n === null) return undefined;
-    const chunk = buffer.slice(0, n);
-    const newline = chunk.indexOf(0x0a);
-    chunks.push(newline < 0 ? chunk : chunk.subarray(0, newline));
-    if (newline >= 0) {
-      const line = new TextDecoder().decode(concat(chunks));
-      return line.endsWith("\r") ? line.slice(0, -1) : line;
+/**
+ * Reads stdin line by line, into one buffer: bytes after a newline that came
+ * in the same read are kept for the next line.
+ */
+export class StdinLines {
+  readonly #buffer: Uint8Array;
+  readonly #input: { read(p: Uint8Array): Promise<number | null> };
+  #rest: Uint8Array = new Uint8Array(0);
+  readonly #decoder = new TextDecoder();
+
+  /**
+   * @param buffer What each read fills (its size bounds a read, not a line).
+   * @param input What is read. @default {Deno.stdin}
+   */
+  constructor(
+    buffer: Uint8Array,
+    input: { read(p: Uint8Array): Promise<number | null> } = Deno.stdin,
+  ) {
+    this.#buffer = buffer;
+    this.#input = input;
+  }
+
+  /** The next line (without its `\n` or `\r\n`); `undefined` once stdin ended (or broke). */
+  async next(): Promise<string | undefined> {
+    const chunks: Uint8Array[] = [];
+    while (true) {
+      let chunk = this.#rest;
+      this.#rest = new Uint8Array(0);
+      if (chunk.length === 0) {
+        let n: number | null;
+        try {
+          n = await this.#input.read(this.#buffer);
+        } catch {
+          n = null;
+        }
+        if (n === null) return undefined;
+        chunk = this.#buffer.slice(0, n);
+      }
+      const newline = chunk.indexOf(0x0a);
+      chunks.push(newline < 0 ? chunk : chunk.subarray(0, newline));
+      if (newline >= 0) {
+        this.#rest = chunk.subarray(newline + 1);
+        const line = this.#decoder.decode(concat(chunks));
+        return line.endsWith("\r") ? line.slice(0, -1) : line;
+      }
     }
   }
 }
@@ -71,13 +105,17 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Resolves once stdin ends (or breaks): the master is gone. */
-export async function waitForStdinEnd(buffer: Uint8Array): Promise<void> {
-  try {
-    while ((await Deno.stdin.read(buffer)) !== null) {
-      // anything after the context line is ignored
-    }
-  } catch {
-    // a broken stdin means the same: nobody is on the other end
+/**
+ * Reads the master's further stdin lines, handing each {@linkcode MasterMessage}
+ * to `onMessage` (other lines are ignored); resolves once stdin ends (or
+ * breaks): the master is gone.
+ */
+export async function readMessages(
+  lines: StdinLines,
+  onMessage: (message: MasterMessage) => void,
+): Promise<void> {
+  for (let line = await lines.next(); line !== undefined; line = await lines.next()) {
+    const message = decodeMasterMessage(line);
+    if (message !== undefined) onMessage(message);
   }
 }

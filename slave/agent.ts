@@ -2,7 +2,8 @@
  * The host agent: run at the far end of one SSH session as
  * `deno run -A agent.js --lease=<ms> --grace=<ms> --cache=<dir>`. It starts
  * the instances the master asks for (with {@linkcode spawnProcess}), relays
- * their output as frames of the agent protocol and obeys signals. In a start
+ * their output as frames of the agent protocol, obeys signals and forwards
+ * further stdin lines to them. In a start
  * command's argv, `@deno` as the program is this agent's own runtime and a
  * word `@cache/<sha256>/<name>` is that file of the host cache (`--cache`).
  *
@@ -16,8 +17,9 @@
  * @module
  */
 
-import { spawnProcess } from "../master/transports/local.ts";
-import type { RunningInstance } from "../master/transports/types.ts";
+import { delay } from "../_shared/delay.ts";
+import { errorMessage } from "../_shared/errors.ts";
+import { type RunningInstance, spawnProcess } from "../_shared/spawn.ts";
 import {
   AGENT_MAGIC,
   AGENT_PROTOCOL_VERSION,
@@ -62,10 +64,6 @@ function resolveArgv(argv: readonly string[], cache: string): string[] {
   });
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Splits a byte stream into text lines (without their `\n`). */
 async function* lines(input: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
@@ -103,7 +101,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
   const stoppedP = new Promise<string>((resolve) => stopped = resolve);
 
   const out = new BatchWriter(write, (error) => {
-    stopAll(`stdout broke: ${error instanceof Error ? error.message : String(error)}`);
+    stopAll(`stdout broke: ${errorMessage(error)}`);
   });
   const send = (event: AgentEvent) => out.push(encodeEvent(event));
 
@@ -121,7 +119,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
         return out.queued > QUEUE_LIMIT ? out.flush() : undefined;
       });
     } catch (error) {
-      send({ t: "error", key, message: error instanceof Error ? error.message : String(error) });
+      send({ t: "error", key, message: errorMessage(error) });
       return;
     }
     send({ t: "started", key, pid: instance.pid });
@@ -150,6 +148,9 @@ export async function runAgent(options: AgentOptions): Promise<string> {
         break;
       case "signal":
         if (SIGNALS.has(cmd.signal)) running.get(cmd.key)?.instance.kill(cmd.signal);
+        break;
+      case "stdin":
+        if (typeof cmd.text === "string") running.get(cmd.key)?.instance.send(cmd.text);
         break;
       case "hb":
         break;
@@ -201,7 +202,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       for await (const line of lines(input)) handle(line);
       stopAll("stdin closed");
     } catch (error) {
-      stopAll(`stdin broke: ${error instanceof Error ? error.message : String(error)}`);
+      stopAll(`stdin broke: ${errorMessage(error)}`);
     }
   })();
 

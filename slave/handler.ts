@@ -17,7 +17,8 @@ import {
   type WorkerGroupConfig,
   type WorkerMessage,
 } from "../protocol/worker.ts";
-import { parseContext, readFirstLine, waitForStdinEnd } from "./_stdin.ts";
+import { parseContext, readMessages, StdinLines } from "./_stdin.ts";
+import { errorMessage } from "../_shared/errors.ts";
 
 /** Options of a {@linkcode Handler}. */
 export interface HandlerOptions {
@@ -76,7 +77,11 @@ export interface HandlerContext {
   readonly id: number;
   /** Rank within the group, 1…groupCount. */
   readonly groupId: number;
-  /** Number of instances of the group, all hosts included. */
+  /**
+   * Number of instances of the group, all hosts included. It changes when
+   * the group is scaled while this instance runs: see
+   * {@linkcode HandlerContext.onGroupCountChange}.
+   */
   readonly groupCount: number;
   /** Host the instance runs on, as configured (`localhost` for local). */
   readonly host: string;
@@ -99,6 +104,26 @@ export interface HandlerContext {
    * stop is requested (at once if one already was).
    */
   sleep(seconds: number): Promise<boolean>;
+  /**
+   * Calls `listener` each time the master says the group was scaled, with
+   * the new {@linkcode HandlerContext.groupCount} (already set) and the one
+   * before. Returns a function that removes the listener. A throwing listener
+   * is logged at `error` and does not stop the worker.
+   *
+   * @example
+   * ```ts
+   * import type { HandlerContext } from "./handler.ts";
+   * function shard(h: HandlerContext) {
+   *   let mine = (key: number) => key % h.groupCount === h.groupId - 1;
+   *   h.onGroupCountChange((count, previous) => {
+   *     h.logger.notice(`now ${count} instances (was ${previous})`);
+   *     mine = (key) => key % count === h.groupId - 1;
+   *   });
+   *   return (key: number) => mine(key);
+   * }
+   * ```
+   */
+  onGroupCountChange(listener: (groupCount: number, previous: number) => void): () => void;
 }
 
 /** Printed to stderr when the process was not started by a master. */
@@ -116,7 +141,8 @@ function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string):
 class Context implements HandlerContext {
   readonly id: number;
   readonly groupId: number;
-  readonly groupCount: number;
+  #groupCount: number;
+  readonly #countListeners = new Set<(groupCount: number, previous: number) => void>();
   readonly host: string;
   readonly groupConfig: WorkerGroupConfig;
   readonly params: Record<string, unknown>;
@@ -128,7 +154,7 @@ class Context implements HandlerContext {
   constructor(context: WorkerContext, pingInterval: number) {
     this.id = context.id;
     this.groupId = context.groupId;
-    this.groupCount = context.groupCount;
+    this.#groupCount = context.groupCount;
     this.host = context.host;
     this.groupConfig = context.group;
     this.params = context.group.params;
@@ -138,6 +164,30 @@ class Context implements HandlerContext {
       logger[level] = (message, context) => this.log(level, message, context);
     }
     this.logger = Object.freeze(logger);
+  }
+
+  get groupCount(): number {
+    return this.#groupCount;
+  }
+
+  onGroupCountChange(listener: (groupCount: number, previous: number) => void): () => void {
+    this.#countListeners.add(listener);
+    return () => void this.#countListeners.delete(listener);
+  }
+
+  /** The master's word that the group now has `groupCount` instances. */
+  setGroupCount(groupCount: number): void {
+    const previous = this.#groupCount;
+    if (groupCount === previous) return;
+    this.#groupCount = groupCount;
+    for (const listener of [...this.#countListeners]) {
+      try {
+        listener(groupCount, previous);
+      } catch (error) {
+        const msg = `onGroupCountChange listener failed: ${errorMessage(error)}`;
+        this.log("error", msg, undefined);
+      }
+    }
   }
 
   get signal(): AbortSignal {
@@ -271,7 +321,8 @@ export class Handler {
     };
     if (Deno.stdin.isTerminal()) return fail("stdin is a terminal");
     const buffer = new Uint8Array(64 * 1024);
-    const line = await readFirstLine(buffer);
+    const stdin = new StdinLines(buffer);
+    const line = await stdin.next();
     if (line === undefined) return fail("stdin ended before the context line");
     const parsed = parseContext(line);
     if (typeof parsed === "string") return fail(parsed);
@@ -287,7 +338,8 @@ export class Handler {
         // this signal is not supported on this platform
       }
     }
-    waitForStdinEnd(buffer).then(() => h.requestStop("stdin closed, the master is gone"));
+    readMessages(stdin, (m) => h.setGroupCount(m.groupCount))
+      .then(() => h.requestStop("stdin closed, the master is gone"));
 
     let code = 0;
     try {

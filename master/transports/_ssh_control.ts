@@ -2,13 +2,14 @@
  * Shared state of the SSH transports of one master process: the private
  * directory of ControlMaster sockets, one ControlMaster per host (an `ssh -N`
  * child we own, started on demand, restarted after a loss, ended by the last
- * transport to close), a per-host queue for probes/uploads, and running
- * one-shot ssh commands.
+ * transport to close) and a per-host queue for probes/uploads (which run as
+ * one-shot ssh commands, `_ssh_run.ts`).
  *
  * @module
  */
 
-import { ProbeError, type SshResult } from "./_upload.ts";
+import { delay } from "../../_shared/delay.ts";
+import { ProbeError } from "./_ssh_run.ts";
 
 let defaultDir: string | undefined;
 
@@ -138,7 +139,7 @@ export function ensureMaster(key: string, masterArgs: readonly string[]): Promis
         child.kill("SIGKILL");
         break;
       }
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     if (exited) {
       const st = await status;
@@ -192,21 +193,4 @@ export function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
     if (queues.get(key) === next) queues.delete(key);
   }).catch(() => {});
   return next;
-}
-
-/** Runs `ssh <args>` to its end; `stdinFile` (a local path) is streamed to its stdin. */
-export async function runSsh(args: readonly string[], stdinFile?: string): Promise<SshResult> {
-  const child = new Deno.Command("ssh", {
-    args: [...args],
-    stdin: stdinFile === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const feeding = stdinFile === undefined ? Promise.resolve() : (async () => {
-    const file = await Deno.open(stdinFile);
-    await file.readable.pipeTo(child.stdin, { preventClose: false });
-  })().catch(() => {});
-  const [out] = await Promise.all([child.output(), feeding]);
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }

@@ -248,6 +248,11 @@ export class AgentSession {
     this.#send({ t: "signal", key, signal });
   }
 
+  /** Writes `text` to instance `key`'s stdin. */
+  stdin(key: number, text: string): void {
+    this.#send({ t: "stdin", key, text });
+  }
+
   /** Says bye, waits up to `ms` for the session to end, then ends it. */
   async close(ms: number): Promise<void> {
     this.#send({ t: "bye" });

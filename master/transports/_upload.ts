@@ -16,6 +16,7 @@
 import { AGENT_SOURCE } from "../../slave/_agent_bundle.ts";
 import { remoteScript } from "./_ssh_args.ts";
 import { StartError } from "./types.ts";
+import { ProbeError, type SshResult } from "./_ssh_run.ts";
 
 /** A file to have on the remote host: a local file, or content in memory. */
 export interface Artifact {
@@ -31,13 +32,6 @@ export interface Artifact {
   size: number;
   /** Whether it must be executable. */
   executable: boolean;
-}
-
-/** Result of one ssh command. */
-export interface SshResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 /** Runs one remote command string over ssh, with `stdinFile` (a local path) as its stdin. */
@@ -257,17 +251,5 @@ async function withLocalFile<T>(a: Artifact, fn: (path: string) => Promise<T>): 
     return await fn(path);
   } finally {
     await Deno.remove(path).catch(() => {});
-  }
-}
-
-/** The probe (or an upload) failed at the ssh level: the result tells why. */
-export class ProbeError extends Error {
-  /** The failed ssh command's result. */
-  readonly result: SshResult;
-  /** Creates the error. */
-  constructor(result: SshResult) {
-    super(`ssh failed with code ${result.code}: ${result.stderr.trim()}`);
-    this.name = "ProbeError";
-    this.result = result;
   }
 }

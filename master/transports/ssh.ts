@@ -7,9 +7,12 @@
  * @module
  */
 
+import { backoffDelay } from "../../_shared/backoff.ts";
+import { delay } from "../../_shared/delay.ts";
+import { errorMessage } from "../../_shared/errors.ts";
 import type { Exec, InstanceSpec } from "../plan.ts";
 import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
-import { argvFor } from "./local.ts";
+import { argvFor } from "./_argv.ts";
 import type { OutputHandler, RunningInstance, Transport } from "./types.ts";
 import { StartError } from "./types.ts";
 import { isAuthFailure, lastLine, sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
@@ -19,9 +22,9 @@ import {
   ensureMaster,
   releaseMaster,
   retainMaster,
-  runSsh,
   serialize,
 } from "./_ssh_control.ts";
+import { ProbeError, runSsh } from "./_ssh_run.ts";
 import {
   agentArtifact,
   agentCommand,
@@ -30,7 +33,6 @@ import {
   cacheEntry,
   ensureArtifacts,
   MISSING_MARK,
-  ProbeError,
   runtimeArtifact,
 } from "./_upload.ts";
 
@@ -200,7 +202,7 @@ export class SshTransport implements Transport {
             ? new StartError(`The agent's files vanished from ${this.host}'s cache`, { cause: why })
             : why;
         }
-        const why = error instanceof Error ? error.message : String(error);
+        const why = errorMessage(error);
         throw new StartError(`Cannot start ${spec.label} on ${this.host}: ${why}`, {
           cause: error,
         });
@@ -211,6 +213,9 @@ export class SshTransport implements Transport {
         pid: started.pid,
         kill: (sig: Deno.Signal) => {
           if (session.alive) session.signal(key, sig as Signal);
+        },
+        send: (text: string) => {
+          if (session.alive) session.stdin(key, text);
         },
         status: started.status,
       };
@@ -233,7 +238,7 @@ export class SshTransport implements Transport {
         try {
           return await bundleArtifact(exec.script, name);
         } catch (error) {
-          throw new StartError(String(error instanceof Error ? error.message : error), {
+          throw new StartError(errorMessage(error), {
             fatal: true,
             cause: error,
           });
@@ -278,7 +283,7 @@ export class SshTransport implements Transport {
       }
       return new StartError(`Cannot reach ${this.host} over SSH: ${why}`, { cause: error });
     }
-    const why = error instanceof Error ? error.message : String(error);
+    const why = errorMessage(error);
     return new StartError(`Cannot prepare ${this.host}: ${why}`, { cause: error });
   }
 
@@ -299,20 +304,7 @@ export class SshTransport implements Transport {
 
   async #open(exec: Exec, bundle: Artifact | undefined, signal: AbortSignal): Promise<Link> {
     const wait = this.#nextAttempt - Date.now();
-    if (wait > 0) {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(done, wait);
-        function done() {
-          signal.removeEventListener("abort", abort);
-          resolve();
-        }
-        function abort() {
-          clearTimeout(t);
-          reject(signal.reason);
-        }
-        signal.addEventListener("abort", abort, { once: true });
-      });
-    }
+    if (wait > 0) await delay(wait, { signal });
     try {
       const link = await this.#spawnAgent(exec, bundle);
       this.#link = link;
@@ -336,8 +328,7 @@ export class SshTransport implements Transport {
 
   #backoff(): void {
     this.#failures++;
-    const base = Math.min(30_000, 1000 * 2 ** (this.#failures - 1));
-    this.#nextAttempt = Date.now() + base * (0.5 + Math.random() / 2);
+    this.#nextAttempt = Date.now() + backoffDelay(this.#failures, 1000, 30_000);
   }
 
   /**

@@ -1,76 +1,99 @@
 /**
  * The transport seam: how the launcher starts an instance somewhere, without
- * knowing where. `local.ts` runs it on this machine, `ssh.ts` on a remote host.
+ * knowing where. A {@linkcode Transport} starts instances on one host (or one
+ * session to it); a {@linkcode TransportFactory} makes one for a
+ * {@linkcode Target}, and the launcher holds one factory per target `type`
+ * (`local.ts` and `ssh.ts` are wired as the defaults in `defaults.ts`).
  *
  * @module
  */
 
-import type { InstanceSpec } from "../plan.ts";
+import type { InstanceSpec, Target } from "../plan.ts";
+import type { Logger } from "../types.ts";
+import type { OutputHandler, RunningInstance } from "../../_shared/spawn.ts";
+
+export { StartError } from "../../_shared/spawn.ts";
+export type { ExitStatus, OutputHandler, RunningInstance } from "../../_shared/spawn.ts";
 
 /**
- * Receives an instance's output, chunk by chunk, in order. A chunk is valid only during the
- * call: copy what you keep. Returning a promise pauses reading that stream until it settles
- * (backpressure).
+ * Starts instances on one host. What an instance is there (a process, a
+ * container, a job) is the transport's business; the launcher only sees a
+ * {@linkcode RunningInstance}: its pid, `kill(signal)` (SIGTERM to ask,
+ * SIGKILL to force; it reaches everything the instance started), `send(text)`
+ * (further stdin lines), and its exit `status`, which resolves once its
+ * output went to the {@linkcode OutputHandler}.
+ *
+ * A transport is made by a {@linkcode TransportFactory} the first time an
+ * instance of its {@linkcode Target.key} starts, and closed when the
+ * launcher's run ends.
+ *
+ * @example A third transport, in one file: instances run in a container with `docker exec`
+ * ```ts
+ * import {
+ *   argvFor,
+ *   type InstanceSpec,
+ *   Launcher,
+ *   type OutputHandler,
+ *   type RunningInstance,
+ *   spawnProcess,
+ *   type Transport,
+ * } from "@distarch/distarch/master";
+ *
+ * class DockerExecTransport implements Transport {
+ *   constructor(readonly host: string) {}
+ *   start(spec: InstanceSpec, onOutput: OutputHandler, signal: AbortSignal) {
+ *     signal.throwIfAborted();
+ *     const env = Object.entries(spec.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+ *     return Promise.resolve<RunningInstance>(spawnProcess({
+ *       argv: ["docker", "exec", "-i", ...env, this.host, ...argvFor(spec.exec, "deno")],
+ *       env: {},
+ *       stdinLine: JSON.stringify(spec.context) + "\n",
+ *     }, onOutput));
+ *   }
+ *   close() {
+ *     return Promise.resolve();
+ *   }
+ * }
+ *
+ * // every "local" process config now runs in the container `box`
+ * const launcher = new Launcher({
+ *   transports: { local: () => new DockerExecTransport("box") },
+ * });
+ * ```
  */
-export type OutputHandler = (
-  stream: "stdout" | "stderr",
-  chunk: Uint8Array,
-) => void | Promise<void>;
-
-/** How an instance ended. */
-export interface ExitStatus {
-  /** Exit code; 128+n when killed by signal n. */
-  code: number;
-  /** The signal that killed it, if any. */
-  signal: string | null;
-  /** Set when the link to its host was lost: the instance was stopped by its agent, not by itself. */
-  lost?: string;
-}
-
-/** A started instance. */
-export interface RunningInstance {
-  /** Its pid on its host. */
-  readonly pid: number;
-  /** Sends a signal to its whole process group. Never throws. */
-  kill(signal: Deno.Signal): void;
-  /**
-   * Resolves once it has exited and its output was handed to the {@linkcode OutputHandler}:
-   * all of it, unless a child that left its process group holds its pipes open; then what
-   * came until about a second after the exit (the rest is not read).
-   */
-  readonly status: Promise<ExitStatus>;
-}
-
-/** Thrown by {@linkcode Transport.start} when an instance could not be started. */
-export class StartError extends Error {
-  /** True when retrying cannot help (authentication refused, runtime missing…). */
-  readonly fatal: boolean;
-  /**
-   * True when the host was reached before and cannot be now: an outage, not
-   * the instance's failure, so it is retried until the host is back.
-   */
-  readonly outage: boolean;
-  /** Creates the error. */
-  constructor(
-    message: string,
-    options: { fatal?: boolean; outage?: boolean; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "StartError";
-    this.fatal = options.fatal ?? false;
-    this.outage = !this.fatal && (options.outage ?? false);
-  }
-}
-
-/** Starts instances on one host. */
 export interface Transport {
   /** The host's name as shown in logs. */
   readonly host: string;
   /**
-   * Starts one instance. Rejects with a {@linkcode StartError} when it cannot;
-   * rejects with the signal's reason when `signal` aborts first.
+   * Starts one instance of `spec` (its {@linkcode InstanceSpec.context} is
+   * its first stdin line) and hands its output to `onOutput`. Rejects with a
+   * `StartError` when it cannot (`fatal`: retrying cannot help; `outage`: the
+   * host is away, retry until it is back); rejects with the signal's reason
+   * when `signal` aborts first.
    */
   start(spec: InstanceSpec, onOutput: OutputHandler, signal: AbortSignal): Promise<RunningInstance>;
   /** Releases the transport's resources (its instances must have ended). */
   close(): Promise<void>;
 }
+
+/** What the launcher tells the transports it makes. */
+export interface TransportContext {
+  /** Where a transport's own warnings and errors go. */
+  logger: Logger;
+  /** Seconds between SIGTERM and SIGKILL when a transport stops instances on its own. */
+  gracePeriod: number;
+  /** Seconds without a sign of life before a link counts as lost (remote transports). */
+  sshLease: number;
+}
+
+/**
+ * Makes the transport for one {@linkcode Target}; called once per
+ * {@linkcode Target.key}, the first time an instance there starts.
+ */
+export type TransportFactory = (
+  target: Target,
+  context: TransportContext,
+) => Transport | Promise<Transport>;
+
+/** One factory per target type (a process config's `type`). */
+export type TransportFactories = { readonly [type in Target["type"]]?: TransportFactory };

@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { spawnProcess } from "./local.ts";
+import { spawnProcess } from "./spawn.ts";
 
 const decoder = new TextDecoder();
 

@@ -1,0 +1,45 @@
+/**
+ * One-shot ssh commands (the probe, uploads): running one to its end, its
+ * result, and the error that says ssh itself failed.
+ *
+ * @module
+ */
+
+/** Result of one ssh command. */
+export interface SshResult {
+  /** ssh's exit code (255: ssh itself failed). */
+  code: number;
+  /** The command's stdout. */
+  stdout: string;
+  /** ssh's and the command's stderr. */
+  stderr: string;
+}
+
+/** Runs `ssh <args>` to its end; `stdinFile` (a local path) is streamed to its stdin. */
+export async function runSsh(args: readonly string[], stdinFile?: string): Promise<SshResult> {
+  const child = new Deno.Command("ssh", {
+    args: [...args],
+    stdin: stdinFile === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const feeding = stdinFile === undefined ? Promise.resolve() : (async () => {
+    const file = await Deno.open(stdinFile);
+    await file.readable.pipeTo(child.stdin, { preventClose: false });
+  })().catch(() => {});
+  const [out] = await Promise.all([child.output(), feeding]);
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+/** The probe (or an upload) failed at the ssh level: the result tells why. */
+export class ProbeError extends Error {
+  /** The failed ssh command's result. */
+  readonly result: SshResult;
+  /** Creates the error. */
+  constructor(result: SshResult) {
+    super(`ssh failed with code ${result.code}: ${result.stderr.trim()}`);
+    this.name = "ProbeError";
+    this.result = result;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The edge where the transports are wired: the factories a launcher uses
+ * unless told otherwise, one per process config `type`. The SSH transport is
+ * imported when the first remote target needs it, so a master that runs
+ * local instances only never loads it.
+ *
+ * @module
+ */
+
+import type { Target } from "../plan.ts";
+import { LocalTransport } from "./local.ts";
+import type { Transport, TransportContext, TransportFactory } from "./types.ts";
+
+/** Runs instances on this machine with `Deno.Command`. */
+export function localTransport(): Transport {
+  return new LocalTransport();
+}
+
+/** Runs instances on `target.host` through the system OpenSSH client and a host agent. */
+export async function sshTransport(target: Target, ctx: TransportContext): Promise<Transport> {
+  const { config } = target;
+  if (config.type !== "remote") {
+    throw new TypeError(
+      `The SSH transport serves remote targets: got ${JSON.stringify(target.key)}`,
+    );
+  }
+  const { SshTransport } = await import("./ssh.ts");
+  return new SshTransport({
+    host: target.host,
+    config,
+    logger: ctx.logger,
+    gracePeriod: ctx.gracePeriod,
+    lease: ctx.sshLease,
+  });
+}
+
+/** The factories a launcher uses by default: `local` and `remote` (SSH). */
+export const DEFAULT_TRANSPORTS: Readonly<Record<Target["type"], TransportFactory>> = {
+  local: localTransport,
+  remote: sshTransport,
+};
