@@ -34,6 +34,7 @@ export class Instance {
   #state: InstanceState = "pending";
   #running: RunningInstance | undefined;
   #startAbort: AbortController | undefined;
+  #stopGraceMs: number | undefined;
   #restartWait: AbortController | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number | undefined;
@@ -167,6 +168,7 @@ export class Instance {
     if (this.#running === undefined) {
       if (this.#state === "starting") {
         this.#reason ??= reason;
+        this.#stopGraceMs = graceMs; // for a start that resolved before it saw the abort
         this.#startAbort?.abort(new Error(reason));
       } else if (this.#state === "restarting" || this.#state === "pending") {
         this.#clearRestart();
@@ -255,6 +257,7 @@ export class Instance {
       this.#reason = undefined;
       const abort = new AbortController();
       this.#startAbort = abort;
+      this.#stopGraceMs = undefined;
       const relay = new OutputRelay(
         this.spec,
         this.#logger,
@@ -283,6 +286,11 @@ export class Instance {
         this.#startedAt = Date.now();
         this.#runs++;
         if (this.#state === "starting") this.#state = "running";
+        if (abort.signal.aborted) {
+          // stop() came while the transport's start() had resolved but before we saw it
+          this.#state = "stopping";
+          this.#terminate(this.#stopGraceMs ?? this.#set.graceMs);
+        }
         this.#tellWaiters();
         this.#log("info", `started (pid ${running.pid})`);
         emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });

@@ -48,3 +48,17 @@ Deno.test("Instance.whenAlive() rejects with the signal's reason when it aborts 
   await assert.rejects(waiting, /too late/);
   await inst.stop("stopped");
 });
+
+Deno.test("Instance.stop() while its transport's start() has resolved but not been seen yet kills the new run", async () => {
+  const { inst, transport } = instance({ graceMs: 0 });
+  inst.start(); // the fake transport's start() resolves at once; the instance sees it a tick later
+  assert.equal(inst.state, "starting");
+  let stopped = false;
+  const stopping = inst.stop("stopped").then(() => stopped = true);
+  for (let i = 0; i < 5 && !stopped; i++) await tick();
+  assert.equal(stopped, true, "stop() must not wait for the run to end by itself");
+  await stopping;
+  assert.equal(transport.runs.length, 1);
+  assert.equal(inst.state, "stopped");
+  assert.equal(inst.info().lastReason, "stopped");
+});
