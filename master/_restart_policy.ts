@@ -151,7 +151,10 @@ export function decide(
   const backoff = (n: number) => backoffDelay(n, set.backoffInitialMs, set.backoffMaxMs, random());
 
   const reason = reasonOf(outcome, log);
-  const uptime = outcome.startedAt === undefined ? 0 : now - outcome.startedAt;
+  // a start that failed had no run: an earlier run's start time says nothing about this one
+  const uptime = status === undefined || outcome.startedAt === undefined
+    ? 0
+    : now - outcome.startedAt;
   if (uptime >= set.backoffResetMs) {
     failures = 0;
     short = 0;

@@ -300,3 +300,15 @@ Deno.test("decide(): a hung instance whose link was lost before our kill reached
   );
   assert.deepEqual([d.reason, d.delay], ["lost", 0]);
 });
+
+Deno.test("decide(): failed starts after a long run are given up after maxRestarts, not retried forever", () => {
+  const life = new Life({ maxRestarts: 2 });
+  const crash = life.run({ exit: 1, after: 60_000 }); // a long run: counts reset, then failure 1
+  assert.notEqual(crash.delay, undefined);
+  life.clock.tick(60_000); // the binary is gone from now on
+  const fail = () => life.run({ startError: new StartError("cannot start: not found") });
+  const second = fail(); // failure 2: one more restart
+  assert.deepEqual([second.reason, second.delay !== undefined], ["start-failed", true]);
+  const third = fail(); // failure 3: more than maxRestarts
+  assert.deepEqual([third.reason, third.delay, third.final], ["start-failed", undefined, "failed"]);
+});
