@@ -1,0 +1,105 @@
+/**
+ * The report of a live reload ({@linkcode Launcher.apply}): what happened to
+ * each group, computed from the difference between the running config and
+ * the new one, and its one-line text (`beta: changed (rolling restart of 2)`).
+ *
+ * @module
+ */
+
+import type { GroupDiff } from "./_reload_diff.ts";
+
+/** How a reload replaces the instances of a changed group. */
+export type ReplaceMode = "rolling" | "all-at-once";
+
+/** What a reload did to one group. */
+export interface GroupReport {
+  /** The group's name. */
+  group: string;
+  /**
+   * `added`, `removed`, `changed` (instances replaced), `scaled` (only
+   * counts or hosts differ) or `unchanged` (its instances were not touched).
+   */
+  kind: GroupDiff["kind"];
+  /** Instances replaced by a successor (changed groups). */
+  replaced: number;
+  /** How they were replaced, for a changed group. */
+  mode?: ReplaceMode;
+  /** Instances started without a predecessor (added groups, more instances or hosts). */
+  started: number;
+  /** Instances stopped without a successor (removed groups, fewer instances or hosts). */
+  stopped: number;
+  /** What differs for the instances (`env`, `command`, `port`…), for a changed group. */
+  fields: string[];
+  /** Supervision settings applied in place (`waitReady`, `readyTimeout`, `dependsOn`). */
+  settings: string[];
+}
+
+/** What {@linkcode Launcher.apply} resolves with. */
+export interface ApplyReport {
+  /** One entry per group: the new config's order, then removed groups. */
+  groups: GroupReport[];
+  /** Launcher options that took effect from now on. */
+  options: string[];
+  /** Launcher options that differ but cannot change while running (kept as they were). */
+  ignored: string[];
+}
+
+/** The report of each group of `diffs`, before anything is applied. */
+export function groupReports(diffs: readonly GroupDiff[], mode: ReplaceMode): GroupReport[] {
+  return diffs.map((d) => {
+    let replaced = 0, started = 0, stopped = 0;
+    for (const s of d.slots) {
+      if (s.changed) replaced += Math.min(s.from, s.to);
+      started += Math.max(0, s.to - s.from);
+      stopped += Math.max(0, s.from - s.to);
+    }
+    return {
+      group: d.group,
+      kind: d.kind,
+      replaced,
+      ...(d.kind === "changed" ? { mode } : {}),
+      started,
+      stopped,
+      fields: d.fields,
+      settings: d.settings,
+    };
+  });
+}
+
+/**
+ * One line per group: `beta: changed (rolling restart of 2: env)`,
+ * `gamma: removed`, `delta: added`, `alpha: scaled (+2, -1)`,
+ * `omega: unchanged`; then the options, when any differed.
+ *
+ * @example
+ * ```ts
+ * import { reportLines } from "./reload.ts";
+ * reportLines({
+ *   groups: [{ group: "gamma", kind: "removed", replaced: 0, started: 0, stopped: 2, fields: [], settings: [] }],
+ *   options: [],
+ *   ignored: [],
+ * }); // ["gamma: removed"]
+ * ```
+ */
+export function reportLines(report: ApplyReport): string[] {
+  const lines = report.groups.map((g) => {
+    const notes: string[] = [];
+    if (g.kind === "changed") {
+      const what = g.mode === "all-at-once"
+        ? `restart of ${g.replaced} at once`
+        : `rolling restart of ${g.replaced}`;
+      notes.push(g.fields.length > 0 ? `${what}: ${g.fields.join(", ")}` : what);
+    }
+    if ((g.kind === "changed" || g.kind === "scaled") && g.started > 0) notes.push(`+${g.started}`);
+    if ((g.kind === "changed" || g.kind === "scaled") && g.stopped > 0) notes.push(`-${g.stopped}`);
+    if (g.kind !== "added" && g.kind !== "removed" && g.settings.length > 0) {
+      notes.push(`${g.settings.join(", ")} updated`);
+    }
+    return `${g.group}: ${g.kind}${notes.length > 0 ? ` (${notes.join(", ")})` : ""}`;
+  });
+  if (report.options.length > 0) lines.push(`options applied: ${report.options.join(", ")}`);
+  if (report.ignored.length > 0) {
+    lines.push(`options that cannot change while running, kept: ${report.ignored.join(", ")}`);
+  }
+  return lines;
+}
