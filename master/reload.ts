@@ -7,9 +7,37 @@
  */
 
 import type { GroupDiff } from "./_reload_diff.ts";
+import type { LaunchOptions } from "./types.ts";
 
 /** How a reload replaces the instances of a changed group. */
 export type ReplaceMode = "rolling" | "all-at-once";
+
+/** Options of {@linkcode Launcher.apply}. */
+export interface ApplyOptions {
+  /**
+   * `rolling`: each changed instance's successor is started first, and the
+   * old one is stopped once its successor is ready, one at a time;
+   * `all-at-once`: every changed instance of a group is stopped, then its
+   * successors started (for workers that cannot run beside their successor).
+   * @default {"rolling"}
+   */
+  mode?: ReplaceMode;
+  /**
+   * Launcher options to use from now on (missing ones keep their current
+   * value). `timeout`, `maxProcessTimeouts`, `restart`, `maxRestarts`,
+   * `gracePeriod`, `backoffInitial`, `backoffMax`, `backoffReset` and
+   * `maxLineBytes` apply from now on; `checkInterval`, `sshLease`,
+   * `service` and `maxRunningTime` cannot change while running: a different
+   * value is reported in {@linkcode ApplyReport.ignored} and not applied.
+   * @default {{}}
+   */
+  options?: LaunchOptions;
+  /**
+   * Directory the new groups' relative commands and paths are resolved
+   * against, from now on. @default {the launcher's `cwd`}
+   */
+  cwd?: string;
+}
 
 /** What a reload did to one group. */
 export interface GroupReport {
