@@ -6,6 +6,7 @@
  * @module
  */
 
+import { errorMessage } from "../_shared/errors.ts";
 import { isDenoScript, resolveScript } from "./plan.ts";
 import type { GroupConfig } from "./types.ts";
 import { _Issues, _object, _pathText, _show, type ConfigPath, type Field } from "./_checks.ts";
@@ -40,7 +41,7 @@ function _checkFiles(g: GroupConfig, path: ConfigPath, issues: _Issues, cwd: str
     } catch (e) {
       const what = e instanceof Deno.errors.NotFound
         ? `command file not found: ${file}`
-        : `cannot stat command file ${file}: ${e instanceof Error ? e.message : e}`;
+        : `cannot stat command file ${file}: ${errorMessage(e)}`;
       issues.add(at, `${what} (got ${_show(g.command)})`, g.command, e);
     }
   }

@@ -11,6 +11,16 @@
  * @module
  */
 
+import { errorMessage } from "../_shared/errors.ts";
+import {
+  type AsyncWriter,
+  type SyncWriter,
+  tryWriteAll,
+  tryWriteAllSync,
+  writeAll,
+  writeAllSync,
+} from "../_shared/write_all.ts";
+
 /** Something bytes can be written to: `write` (preferred, async) or `writeSync`. */
 export type ByteWriter =
   | { write(p: Uint8Array): Promise<number> }
@@ -190,42 +200,40 @@ export class ByteSink {
     const chunk = this.#queue[0]!;
     const w = this.#w;
     if (!("write" in w)) {
-      let off = 0;
       try {
-        if (this.#unreported > 0 || this.#torn) this.#recover(w.writeSync.bind(w));
-        while (off < chunk.length) off += w.writeSync(chunk.subarray(off));
-        this.#done(chunk, off);
+        if (this.#unreported > 0 || this.#torn) this.#recover(w);
       } catch (e) {
-        this.#done(chunk, off, e);
+        this.#done(chunk, 0, e);
+        return;
       }
+      const { written, error } = tryWriteAllSync(w, chunk);
+      this.#done(chunk, written, error);
       return undefined;
     }
     return (async () => {
-      let off = 0;
       try {
         if (this.#unreported > 0 || this.#torn) await this.#recoverAsync(w);
-        while (off < chunk.length) off += await w.write(chunk.subarray(off));
-        this.#done(chunk, off);
       } catch (e) {
-        this.#done(chunk, off, e);
+        this.#done(chunk, 0, e);
+        return;
       }
+      const { written, error } = await tryWriteAll(w, chunk);
+      this.#done(chunk, written, error);
     })();
   }
 
   /** Before the next chunk: end a torn line and say what was lost (sync writer). */
-  #recover(write: (p: Uint8Array) => number): void {
+  #recover(w: SyncWriter): void {
     for (const part of this.#recoveryBytes()) {
-      let off = 0;
-      while (off < part.length) off += write(part.subarray(off));
+      writeAllSync(w, part);
       if (part === NL) this.#torn = false;
     }
     this.#recovered();
   }
 
-  async #recoverAsync(w: { write(p: Uint8Array): Promise<number> }): Promise<void> {
+  async #recoverAsync(w: AsyncWriter): Promise<void> {
     for (const part of this.#recoveryBytes()) {
-      let off = 0;
-      while (off < part.length) off += await w.write(part.subarray(off));
+      await writeAll(w, part);
       if (part === NL) this.#torn = false;
     }
     this.#recovered();
@@ -260,7 +268,7 @@ export class ByteSink {
       this.#stats.lost += lines;
       this.#unreported += lines;
       if (off > 0 ? chunk[off - 1] !== 10 : this.#midLine) this.#torn = true;
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorMessage(error);
       this.#stats.error ??= text;
       if (this.#failing === undefined) {
         this.#failing = text;

@@ -5,14 +5,17 @@
  * @module
  */
 
+import { plural } from "../_shared/plural.ts";
 import { capacityProblem, readCapacity } from "./_limits.ts";
 import { DEFAULTS, MAX_INSTANCES, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
-import { type InstanceSpec, plan, respec } from "./plan.ts";
-import { Instance, type SupervisorSettings } from "./process.ts";
-import { LocalTransport } from "./transports/local.ts";
-import type { Transport } from "./transports/types.ts";
+import { type InstanceSpec, plan, rescale } from "./plan.ts";
+import { Instance } from "./process.ts";
+import { rollingRestart } from "./_group_ops.ts";
+import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
+import { listenStopSignals, type StopSignal } from "./_signals.ts";
+import { TransportPool } from "./_transport_pool.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
 /** Options of a {@linkcode Launcher}. */
@@ -68,11 +71,11 @@ export class Launcher {
   #slots = new Map<string, Map<string, InstanceSpec>>();
   #settings: SupervisorSettings | undefined;
   #ops = 0;
-  #transports = new Map<string, Transport>();
+  readonly #transports: TransportPool;
   #running = false;
   #stopping: Promise<void> | undefined;
   #reason: RunSummary["reason"] = "finished";
-  #signal: "SIGINT" | "SIGTERM" | undefined;
+  #signal: StopSignal | undefined;
   #wake: (() => void) | undefined;
   #suspended = new Set<string>();
   #done: Promise<RunSummary> | undefined;
@@ -87,6 +90,8 @@ export class Launcher {
     this.#handleSignals = handleSignals;
     this.#cwd = cwd;
     this.#options = { ...DEFAULTS, ...o }; // o holds only the options given (no undefined)
+    const { gracePeriod, sshLease } = this.#options;
+    this.#transports = new TransportPool({ logger: this.#logger, gracePeriod, sshLease });
   }
 
   /**
@@ -114,16 +119,7 @@ export class Launcher {
   async #run(groups: GroupConfig[]): Promise<RunSummary> {
     const o = this.#options;
     const specs = plan(groups, { timeout: o.timeout, cwd: this.#cwd });
-    const settings: SupervisorSettings = {
-      restart: o.restart,
-      maxRestarts: o.maxRestarts,
-      maxProcessTimeouts: o.maxProcessTimeouts,
-      graceMs: o.gracePeriod * 1000,
-      backoffInitialMs: o.backoffInitial * 1000,
-      backoffMaxMs: o.backoffMax * 1000,
-      backoffResetMs: o.backoffReset * 1000,
-      maxLineBytes: o.maxLineBytes,
-    };
+    const settings = supervisorSettings(o);
     this.#settings = settings;
     this.#stopping = undefined;
     this.#reason = "finished";
@@ -134,14 +130,15 @@ export class Launcher {
       const slots = this.#slots.get(spec.group)!;
       if (!slots.has(spec.slot)) slots.set(spec.slot, spec);
     }
-    const removeSignals = this.#handleSignals ? this.#listenSignals() : () => {};
+    const removeSignals = this.#handleSignals
+      ? listenStopSignals((name, count) => this.#onSignal(name, count))
+      : () => {};
     const started = Date.now();
     let tick: ReturnType<typeof setInterval> | undefined;
     try {
       const instances: Instance[] = [];
       for (const spec of specs) {
-        const transport = await this.#transportFor(spec.target);
-        instances.push(new Instance(spec, transport, this.#logger, this.#events, settings));
+        instances.push(await this.#instance(spec, settings));
       }
       this.#instances = instances;
       const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
@@ -176,8 +173,7 @@ export class Launcher {
       this.#ready.resolve();
       clearInterval(tick);
       removeSignals();
-      await Promise.all([...this.#transports.values()].map((t) => t.close().catch(() => {})));
-      this.#transports.clear();
+      await this.#transports.close();
     }
     const infos = this.#instances.map((i) => i.info());
     const ok = infos.every((i) =>
@@ -190,24 +186,9 @@ export class Launcher {
     return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
   }
 
-  async #transportFor(target: InstanceSpec["target"]): Promise<Transport> {
-    const key = target.type === "local" ? "local" : target.session;
-    const known = this.#transports.get(key);
-    if (known !== undefined) return known;
-    let t: Transport;
-    if (target.type === "local") t = new LocalTransport();
-    else {
-      const { SshTransport } = await import("./transports/ssh.ts");
-      t = new SshTransport({
-        host: target.host,
-        config: target.config,
-        logger: this.#logger,
-        gracePeriod: this.#options.gracePeriod,
-        lease: this.#options.sshLease,
-      });
-    }
-    this.#transports.set(key, t);
-    return t;
+  async #instance(spec: InstanceSpec, settings: SupervisorSettings): Promise<Instance> {
+    const transport = await this.#transports.for(spec.target);
+    return new Instance(spec, transport, this.#logger, this.#events, settings);
   }
 
   #check(started: number): void {
@@ -222,28 +203,17 @@ export class Launcher {
     }
   }
 
-  #listenSignals(): () => void {
-    let count = 0;
-    const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
-      count++;
-      this.#reason = "signal";
-      this.#signal ??= name;
-      if (count === 1) {
-        this.#log("notice", `received ${name}, stopping (send it again to force)`);
-        void this.stop();
-      } else {
-        this.#log("warning", `received ${name} again, killing every instance now`);
-        for (const inst of this.#instances) void inst.stop("stopped", 0);
-      }
-    };
-    const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], [
-      "SIGTERM",
-      onSignal("SIGTERM"),
-    ]];
-    for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
-    return () => {
-      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-    };
+  /** The first stop signal stops gracefully, the next ones kill every instance now. */
+  #onSignal(name: StopSignal, count: number): void {
+    this.#reason = "signal";
+    this.#signal ??= name;
+    if (count === 1) {
+      this.#log("notice", `received ${name}, stopping (send it again to force)`);
+      void this.stop();
+    } else {
+      this.#log("warning", `received ${name} again, killing every instance now`);
+      for (const inst of this.#instances) void inst.stop("stopped", 0);
+    }
   }
 
   /**
@@ -325,31 +295,16 @@ export class Launcher {
     const members = this.#members(name);
     const settings = this.#settings;
     if (settings === undefined) throw new Error("the launcher is not running");
-    const templates = this.#slots.get(name)!;
-    const slots = new Map<string, Instance[]>([...templates.keys()].map((slot) => [slot, []]));
-    for (const m of members) slots.get(m.spec.slot)!.push(m);
-    let localAdded = 0;
-    for (const [slot, list] of slots) {
-      if (templates.get(slot)!.target.type === "local") {
-        localAdded += Math.max(0, instancesPerHost - list.length);
-      }
-    }
+    const { added: specs, removed } = rescale(this.#slots.get(name)!, members, {
+      instancesPerHost,
+      lastId: Math.max(0, ...this.#instances.map((i) => i.spec.id)),
+    });
+    const localAdded = specs.filter((s) => s.target.type === "local").length;
     const problem = capacityProblem(readCapacity(), localAdded);
     if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);
-    const groupCount = slots.size * instancesPerHost;
-    let nextId = Math.max(0, ...this.#instances.map((i) => i.spec.id));
-    let nextGroupId = Math.max(0, ...members.map((i) => i.spec.groupId));
     const added: Instance[] = [];
-    const removed: Instance[] = [];
-    for (const [slot, list] of slots) {
-      list.sort((a, b) => a.spec.groupId - b.spec.groupId);
-      const template = templates.get(slot)!;
-      for (let n = list.length; n < instancesPerHost; n++) {
-        const spec = respec(template, ++nextId, ++nextGroupId, groupCount);
-        const transport = await this.#transportFor(spec.target);
-        added.push(new Instance(spec, transport, this.#logger, this.#events, settings));
-      }
-      removed.push(...list.slice(instancesPerHost));
+    for (const spec of specs) {
+      added.push(await this.#instance(spec, settings));
     }
     this.#log(
       "notice",
@@ -385,24 +340,10 @@ export class Launcher {
     this.#log("notice", `rolling restart of group ${JSON.stringify(name)}`);
     this.#ops++;
     try {
-      for (const inst of members) {
-        if (this.#stopping !== undefined) return;
-        if (inst.state === "suspended") continue;
-        await inst.stop("stopped");
-        inst.start();
-        const deadline = Date.now() + aliveTimeout * 1000;
-        while (!inst.alive) {
-          if (Date.now() > deadline || inst.done) {
-            throw new Error(
-              `rolling restart of group ${
-                JSON.stringify(name)
-              } halted: ${inst.spec.label} on ${inst.spec.host} ` +
-                `is not alive after ${aliveTimeout} s (state ${inst.state})`,
-            );
-          }
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      await rollingRestart(name, members, {
+        aliveTimeout,
+        cancelled: () => this.#stopping !== undefined,
+      });
     } finally {
       this.#ops--;
       this.#wake?.();
@@ -432,10 +373,6 @@ export class Launcher {
   #log(level: "info" | "notice" | "warning" | "error", message: string): void {
     this.#logger.log({ level, message, time: Date.now() });
   }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function summarise(infos: InstanceInfo[]): string {

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { isDenoScript, normalizePath, plan, resolveScript } from "./plan.ts";
+import {
+  type InstanceSpec,
+  isDenoScript,
+  normalizePath,
+  plan,
+  rescale,
+  resolveScript,
+} from "./plan.ts";
 import type { GroupConfig } from "./types.ts";
 
 const seed: GroupConfig[] = [
@@ -244,4 +251,60 @@ Deno.test("plan() takes a local bare-name command from its directory when the fi
   for (const [extra, type, want] of cases) {
     assert.deepEqual(one(extra, type), want, `${type} ${JSON.stringify(extra)}`);
   }
+});
+
+/** The first group of the seed, its slot templates (first spec of each slot) and its members. */
+function firstGroup() {
+  const specs = plan(seed, { cwd: "/srv" });
+  const members = specs.filter((s) => s.group === "First Group").map((spec) => ({ spec }));
+  const templates = new Map<string, InstanceSpec>();
+  for (const { spec } of members) if (!templates.has(spec.slot)) templates.set(spec.slot, spec);
+  return { specs, members, templates };
+}
+
+Deno.test("rescale() up: each slot gets new instances with the next ids after every group's", () => {
+  const { specs, members, templates } = firstGroup();
+  const { added, removed } = rescale(templates, members, {
+    instancesPerHost: 4,
+    lastId: Math.max(...specs.map((s) => s.id)),
+  });
+  assert.deepEqual(removed, []);
+  // local had 3, each remote host 2: +1, +2, +2; 3 slots × 4 = 12 in the group
+  assert.deepEqual(added.map((s) => [s.id, s.groupId, s.groupCount, s.host, s.label]), [
+    [14, 8, 12, "localhost", "script1.ts/14/8"],
+    [15, 9, 12, "remote-server-1", "script1.ts/15/9"],
+    [16, 10, 12, "remote-server-1", "script1.ts/16/10"],
+    [17, 11, 12, "remote-server-2", "script1.ts/17/11"],
+    [18, 12, 12, "remote-server-2", "script1.ts/18/12"],
+  ]);
+  assert.equal(added[0]!.env.DISTARCH_GROUP_COUNT, "12");
+  assert.deepEqual(added.map((s) => s.target.type), [
+    "local",
+    "remote",
+    "remote",
+    "remote",
+    "remote",
+  ]);
+});
+
+Deno.test("rescale() down: each slot loses its members with the highest groupId", () => {
+  const { members, templates } = firstGroup();
+  const shuffled = [...members].reverse();
+  const { added, removed } = rescale(templates, shuffled, { instancesPerHost: 1, lastId: 13 });
+  assert.deepEqual(added, []);
+  assert.deepEqual(removed.map((m) => m.spec.groupId), [2, 3, 5, 7]);
+  assert.deepEqual(
+    rescale(templates, members, { instancesPerHost: 0, lastId: 13 }).removed.length,
+    7,
+  );
+});
+
+Deno.test("rescale() from 0: a slot with no member is filled from its template", () => {
+  const { templates } = firstGroup();
+  const { added } = rescale(templates, [], { instancesPerHost: 1, lastId: 20 });
+  assert.deepEqual(added.map((s) => [s.id, s.groupId, s.groupCount, s.slot]), [
+    [21, 1, 3, "0/0/localhost"],
+    [22, 2, 3, "0/1/remote-server-1"],
+    [23, 3, 3, "0/1/remote-server-2"],
+  ]);
 });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { delay } from "../_shared/delay.ts";
 import type { Level } from "../protocol/worker.ts";
 import { OutputRelay } from "./_relay.ts";
 import {
@@ -17,39 +18,11 @@ import {
 } from "./events.ts";
 import type { InstanceSpec } from "./plan.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
-import { StartError } from "./transports/types.ts";
-import type { Logger, LogRecord, RestartPolicy } from "./types.ts";
-
-/** Supervision settings, in milliseconds where they are times. */
-export interface SupervisorSettings {
-  /** Restart policy. */
-  restart: RestartPolicy;
-  /** Restarts after failed runs in a row before giving up (given up after `maxRestarts + 1` failed runs). */
-  maxRestarts: number;
-  /** Consecutive hangs before giving up. */
-  maxProcessTimeouts: number;
-  /** SIGTERM → SIGKILL delay. */
-  graceMs: number;
-  /** First backoff delay. */
-  backoffInitialMs: number;
-  /** Largest backoff delay. */
-  backoffMaxMs: number;
-  /** Uptime after which the failure count resets; a shorter run counts toward backoff. */
-  backoffResetMs: number;
-  /** Longest line relayed as one record. @default {65536} */
-  maxLineBytes?: number;
-}
-
-/** The delay before restart number `failures` (1-based): doubling, capped, with jitter in [50%, 100%]. */
-export function backoffDelay(
-  failures: number,
-  initialMs: number,
-  maxMs: number,
-  random: number = Math.random(),
-): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(base * (0.5 + random / 2));
-}
+import type { Logger, LogRecord } from "./types.ts";
+import { hungFor } from "./_liveness.ts";
+import { Waiters } from "./_waiters.ts";
+import { decide, NO_RUNS, type RestartCounters } from "./_restart_policy.ts";
+import type { SupervisorSettings } from "./_settings.ts";
 
 /** One instance under supervision. */
 export class Instance {
@@ -61,19 +34,17 @@ export class Instance {
   #state: InstanceState = "pending";
   #running: RunningInstance | undefined;
   #startAbort: AbortController | undefined;
-  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #restartWait: AbortController | undefined;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
   #startedAt: number | undefined;
   #relay: OutputRelay | undefined;
-  #restarts = 0; // restarts after a failed run
+  #counters: RestartCounters = NO_RUNS;
   #runs = 0;
-  #failures = 0; // failed runs in a row (since the last run that lasted backoffReset)
-  #short = 0; // runs in a row shorter than backoffReset, whatever their end: the backoff step
-  #timeouts = 0;
   #reason: StopReason | undefined; // why the current run is being ended by us
   #lastReason: StopReason | undefined;
   #loop: Promise<void> = Promise.resolve();
-  #settled: (() => void) | undefined;
+  readonly #doneWaiters = new Waiters();
+  readonly #aliveWaiters = new Waiters();
 
   /** Creates the instance (it does not start). */
   constructor(
@@ -105,6 +76,30 @@ export class Instance {
     return this.#state === "running" && this.#relay?.lastSeen !== undefined;
   }
 
+  /**
+   * Resolves once {@linkcode Instance.alive} is true: at once when it is,
+   * else when a run has started and printed (or pinged), through restarts.
+   * Rejects when the instance is done first (it will not run again unless
+   * started), or with `signal`'s reason when `signal` aborts first.
+   */
+  whenAlive(signal?: AbortSignal): Promise<void> {
+    if (this.alive) return Promise.resolve();
+    if (this.done) return Promise.reject(this.#notAlive());
+    return this.#aliveWaiters.wait(signal);
+  }
+
+  /** Settles the {@linkcode Instance.whenAlive} promises, when there is news for them. */
+  #tellWaiters(): void {
+    if (this.#aliveWaiters.size === 0) return;
+    if (this.alive) this.#aliveWaiters.resolveAll();
+    else if (this.done) this.#aliveWaiters.rejectAll(this.#notAlive());
+  }
+
+  #notAlive(): Error {
+    const s = this.spec;
+    return new Error(`${s.label} on ${s.host} is done (state ${this.#state}) and not alive`);
+  }
+
   /** True when it will not run again unless resumed. */
   get done(): boolean {
     const s = this.#state;
@@ -125,7 +120,7 @@ export class Instance {
       ...(this.#running !== undefined ? { pid: this.#running.pid } : {}),
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
       ...(this.#lastSeen !== undefined ? { lastSeen: this.#lastSeen } : {}),
-      restarts: this.#restarts,
+      restarts: this.#counters.restarts,
       runs: this.#runs,
       ...(this.#lastReason !== undefined ? { lastReason: this.#lastReason } : {}),
     };
@@ -134,13 +129,7 @@ export class Instance {
   /** Resolves when the instance reaches a `done` state. */
   whenDone(): Promise<void> {
     if (this.done && this.#running === undefined) return Promise.resolve();
-    return new Promise((resolve) => {
-      const prev = this.#settled;
-      this.#settled = () => {
-        prev?.();
-        resolve();
-      };
-    });
+    return this.#doneWaiters.wait();
   }
 
   /** Starts it (from pending, suspended, ended, stopped or failed). */
@@ -149,9 +138,7 @@ export class Instance {
       return;
     }
     this.#clearRestart();
-    this.#failures = 0;
-    this.#short = 0;
-    this.#timeouts = 0;
+    this.#counters = { ...NO_RUNS, restarts: this.#counters.restarts };
     this.#loop = this.#run();
   }
 
@@ -167,7 +154,6 @@ export class Instance {
         this.#startAbort?.abort(new Error(reason));
       } else if (this.#state === "restarting" || this.#state === "pending") {
         this.#clearRestart();
-        this.#cancelWait?.();
         this.#setDone(final);
       } else if (this.#state === "suspended" && reason === "stopped") {
         this.#setDone("stopped");
@@ -183,12 +169,16 @@ export class Instance {
 
   /** Periodic liveness check. */
   check(now: number): void {
+    if (this.#state !== "running") return;
     const timeout = this.spec.timeout;
-    if (timeout <= 0 || this.#state !== "running" || this.#lastSeen === undefined) return;
-    if (this.#relay?.paused) return; // not read because the log is behind: no sign either way
-    const silent = now - this.#lastSeen;
-    if (silent < timeout * 1000) return;
-    this.#timeouts++;
+    const silent = hungFor(now, {
+      timeout,
+      lastSeen: this.#lastSeen,
+      paused: this.#relay?.paused ?? false,
+    });
+    if (silent === undefined) return;
+    const timeouts = this.#counters.timeouts + 1;
+    this.#counters = { ...this.#counters, timeouts };
     this.#log(
       "warning",
       `hung: no output for ${(silent / 1000).toFixed(1)} s (timeout ${timeout} s), killing it`,
@@ -217,15 +207,14 @@ export class Instance {
   }
 
   #clearRestart(): void {
-    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
-    this.#restartTimer = undefined;
+    this.#restartWait?.abort();
+    this.#restartWait = undefined;
   }
 
   #setDone(state: "ended" | "stopped" | "failed" | "suspended"): void {
     this.#state = state;
-    const s = this.#settled;
-    this.#settled = undefined;
-    s?.();
+    this.#tellWaiters();
+    this.#doneWaiters.resolveAll();
   }
 
   #log(level: Level, message: string, context?: Record<string, unknown>): void {
@@ -262,7 +251,11 @@ export class Instance {
       let status: ExitStatus | undefined;
       let startError: unknown;
       try {
-        this.#running = await this.#transport.start(this.spec, relay.onOutput, abort.signal);
+        this.#running = await this.#transport.start(this.spec, (stream, chunk) => {
+          const wait = relay.onOutput(stream, chunk);
+          this.#tellWaiters();
+          return wait;
+        }, abort.signal);
       } catch (error) {
         startError = error;
       } finally {
@@ -273,6 +266,7 @@ export class Instance {
         this.#startedAt = Date.now();
         this.#runs++;
         if (this.#state === "starting") this.#state = "running";
+        this.#tellWaiters();
         this.#log("info", `started (pid ${running.pid})`);
         emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
         status = await running.status;
@@ -284,142 +278,50 @@ export class Instance {
       this.#running = undefined;
       if (next === undefined) return;
       this.#state = "restarting";
-      const go = await new Promise<boolean>((resolve) => {
-        this.#restartTimer = setTimeout(() => {
-          this.#restartTimer = undefined;
-          resolve(true);
-        }, next);
-        this.#cancelWait = () => resolve(false);
-      });
-      this.#cancelWait = undefined;
-      if (!go) return;
+      const wait = new AbortController();
+      this.#restartWait = wait;
+      try {
+        await delay(next, { signal: wait.signal });
+      } catch {
+        return; // cancelled: stopped while waiting, or started afresh
+      } finally {
+        if (this.#restartWait === wait) this.#restartWait = undefined;
+      }
     }
   }
 
-  #cancelWait: (() => void) | undefined;
-
-  /** Decides what follows a run: a restart delay in ms, or undefined when done. */
+  /** Applies the restart policy to the run that just ended: a restart delay in ms, or undefined when done. */
   #afterRun(
     status: ExitStatus | undefined,
     startError: unknown,
     aborted: boolean,
   ): number | undefined {
-    const set = this.#set;
-    const uptime = this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt;
-    let reason: StopReason;
-    if (status === undefined) {
-      if (aborted || this.#reason !== undefined) {
-        reason = this.#reason ?? "stopped";
-      } else if (startError instanceof StartError && startError.outage) {
-        reason = "lost";
-        this.#log(
-          "warning",
-          `could not be started: ${startError.message}; retrying until it is back`,
-        );
-      } else {
-        reason = "start-failed";
-        const why = startError instanceof Error ? startError.message : String(startError);
-        this.#log("error", `could not be started: ${why}`);
-      }
-    } else if (this.#reason !== undefined) reason = this.#reason;
-    else if (status.lost !== undefined) reason = "lost";
-    else if (this.#relay?.ended || status.code === 0) reason = "ended";
-    else reason = "crashed";
-    this.#lastReason = reason;
-    if (uptime >= set.backoffResetMs) {
-      this.#failures = 0;
-      this.#short = 0;
-    }
-    if (reason !== "timeout" && status !== undefined && uptime >= set.backoffResetMs) {
-      this.#timeouts = 0;
-    }
-    const code = status?.code ?? null;
-    const signal = status?.signal ?? null;
-    const exitText = status === undefined
-      ? ""
-      : signal !== null
-      ? `killed by ${signal}`
-      : `exit code ${code}`;
-
-    let delay: number | undefined;
-    let final: "ended" | "stopped" | "failed" | "suspended" = "stopped";
-    switch (reason) {
-      case "stopped":
-      case "suspended":
-        final = reason;
-        if (status !== undefined) this.#log("info", `${reason} (${exitText})`);
-        break;
-      case "ended":
-        final = "ended";
-        this.#log("info", `ended (${exitText})`);
-        if (set.restart === "always") {
-          // a run shorter than backoffReset counts toward backoff, clean or not
-          delay = backoffDelay(++this.#short, set.backoffInitialMs, set.backoffMaxMs);
-        }
-        break;
-      case "lost":
-        if (status !== undefined) {
-          this.#log("warning", `lost: ${status.lost}; will start it again when the host is back`);
-        }
-        delay = 0; // the transport paces its reconnection attempts
-        break;
-      case "timeout":
-        if (this.#timeouts >= set.maxProcessTimeouts) {
-          final = "failed";
-          this.#log("error", `given up: hung ${this.#timeouts} times in a row (${exitText})`);
-        } else {
-          delay = 0;
-          this.#restarts++;
-        }
-        break;
-      case "crashed":
-      case "start-failed": {
-        this.#failures++;
-        this.#short++;
-        const fatal = startError instanceof StartError && startError.fatal;
-        const tail = this.#relay?.tailLines() ?? [];
-        if (reason === "crashed") {
-          this.#log(
-            "error",
-            `crashed (${exitText})`,
-            tail.length > 0 ? { lastLines: tail } : undefined,
-          );
-        }
-        if (set.restart === "never" || fatal) {
-          final = "failed";
-          if (fatal) this.#log("error", "given up: this cannot work by retrying");
-        } else if (this.#failures > set.maxRestarts) {
-          final = "failed";
-          const f = this.#failures;
-          this.#log(
-            "error",
-            `given up after ${plural(f - 1, "restart")} (${plural(f, "failed run")} in a row; ` +
-              `last: ${reason === "crashed" ? exitText : "could not be started"})`,
-          );
-        } else {
-          this.#restarts++;
-          delay = backoffDelay(this.#short, set.backoffInitialMs, set.backoffMaxMs);
-          this.#log(
-            "notice",
-            `restarting in ${(delay / 1000).toFixed(1)} s (failure ${this.#failures})`,
-          );
-        }
-        break;
-      }
-    }
+    const relay = this.#relay;
+    const d = decide(
+      {
+        status,
+        startError,
+        aborted,
+        requested: this.#reason,
+        endedCleanly: relay?.ended ?? false,
+        startedAt: this.#startedAt,
+        lastLines: () => relay?.tailLines() ?? [],
+      },
+      this.#counters,
+      { settings: this.#set, now: Date.now() },
+    );
+    this.#counters = d.counters;
+    this.#lastReason = d.reason;
+    for (const { level, message, context } of d.logs) this.#log(level, message, context);
     emit(this.#events, {
       kind: "processStopped",
       instance: this.info(),
-      reason,
-      code,
-      signal,
-      willRestart: delay !== undefined,
+      reason: d.reason,
+      code: d.code,
+      signal: d.signal,
+      willRestart: d.delay !== undefined,
     });
-    if (delay === undefined) this.#setDone(final);
-    return delay;
+    if (d.delay === undefined) this.#setDone(d.final);
+    return d.delay;
   }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

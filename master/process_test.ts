@@ -1,35 +1,50 @@
 import assert from "node:assert/strict";
-import { backoffDelay } from "./process.ts";
+import type { SupervisorSettings } from "./_settings.ts";
+import { fakeInstances } from "./_testing.ts";
 
-Deno.test("backoffDelay doubles with each failure", () => {
-  // random = 1 gives the full (un-jittered) delay
-  assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffDelay(n, 100, 100_000, 1)), [
-    100,
-    200,
-    400,
-    800,
-    1600,
-  ]);
+function instance(settings: Partial<SupervisorSettings> = {}) {
+  const { instances, transport, logs } = fakeInstances(1, { settings });
+  return { inst: instances[0]!, transport, logs };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("Instance.whenAlive() resolves once the running instance has printed", async () => {
+  const { inst, transport } = instance();
+  inst.start();
+  let alive = false;
+  const waiting = inst.whenAlive().then(() => alive = true);
+  await tick();
+  assert.equal(inst.state, "running");
+  assert.equal(alive, false, "running but silent is not alive");
+  transport.runs[0]!.print("hello\n");
+  await waiting;
+  assert.equal(inst.alive, true);
+  await inst.whenAlive(); // at once now
+  await inst.stop("stopped");
 });
 
-Deno.test("backoffDelay is capped at the maximum", () => {
-  assert.equal(backoffDelay(10, 1000, 60_000, 1), 60_000);
-  assert.equal(backoffDelay(1000, 1000, 60_000, 1), 60_000, "no overflow for huge counts");
-  assert.equal(backoffDelay(3, 1000, 3000, 1), 3000);
+Deno.test("Instance.whenAlive() waits through a restart, and rejects once the instance is done", async () => {
+  const { inst, transport } = instance({ maxRestarts: 1 });
+  inst.start();
+  const waiting = inst.whenAlive();
+  await tick();
+  transport.runs[0]!.exit(1); // crash: restarted (backoff 0)
+  await tick();
+  await tick();
+  assert.equal(transport.runs.length, 2, "started again");
+  transport.runs[1]!.exit(1); // given up
+  await assert.rejects(waiting, /is done \(state failed\) and not alive/);
+  assert.equal(inst.state, "failed");
+  await assert.rejects(inst.whenAlive(), /state failed/, "done already: at once");
 });
 
-Deno.test("backoffDelay jitter stays within 50–100 % of the delay", () => {
-  assert.equal(backoffDelay(3, 100, 100_000, 0), 200);
-  assert.equal(backoffDelay(3, 100, 100_000, 0.5), 300);
-  for (let i = 0; i < 1000; i++) {
-    const n = 1 + (i % 8);
-    const base = Math.min(5000, 100 * 2 ** (n - 1));
-    const d = backoffDelay(n, 100, 5000);
-    assert.ok(d >= base / 2 && d <= base, `${d} for failure ${n} (base ${base})`);
-  }
-});
-
-Deno.test("backoffDelay treats failure 0 like the first and an initial delay of 0 as none", () => {
-  assert.equal(backoffDelay(0, 100, 1000, 1), 100);
-  assert.equal(backoffDelay(5, 0, 1000, 1), 0);
+Deno.test("Instance.whenAlive() rejects with the signal's reason when it aborts first", async () => {
+  const { inst } = instance();
+  inst.start();
+  const abort = new AbortController();
+  const waiting = inst.whenAlive(abort.signal);
+  abort.abort(new Error("too late"));
+  await assert.rejects(waiting, /too late/);
+  await inst.stop("stopped");
 });

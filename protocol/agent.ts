@@ -55,8 +55,17 @@ export type AgentCommand =
 export type AgentEvent =
   | { t: "ready"; v: number; pid: number; lease: number }
   | { t: "started"; key: number; pid: number }
-  | { t: "exit"; key: number; code: number; signal: string | null }
+  | {
+    t: "exit";
+    key: number;
+    code: number;
+    signal: string | null;
+    /** Set when the agent stopped the instance itself (lease ran out, link gone…): why. */
+    lost?: string;
+  }
   | { t: "error"; key: number; message: string }
+  /** The agent is stopping every instance and will exit (lease ran out, stdin closed, signal, bye). */
+  | { t: "stopping"; reason: string }
   | { t: "hb" };
 
 /** Encodes one frame. */

@@ -8,8 +8,10 @@
  *
  * It never leaves an orphan: when its stdin ends, when no command came from
  * the master for `lease` ms, when its stdout breaks or when it gets
- * SIGTERM/SIGHUP/SIGINT, it sends SIGTERM to every instance's process group,
- * waits `grace` ms, sends SIGKILL to the groups still there, then exits.
+ * SIGTERM/SIGHUP/SIGINT, it says `stopping` (with why), sends SIGTERM to every
+ * instance's process group, waits `grace` ms, sends SIGKILL to the groups
+ * still there, then exits. The exits of the instances it stopped so carry
+ * `lost` (the reason): they did not end by themselves.
  *
  * @module
  */
@@ -125,7 +127,9 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     send({ t: "started", key, pid: instance.pid });
     const done = instance.status.then((st) => {
       running.delete(key);
-      send({ t: "exit", key, code: st.code, signal: st.signal });
+      // stopped by us, not by the master: never a clean end, whatever its exit code
+      const lost = stopReason === undefined ? {} : { lost: stopReason };
+      send({ t: "exit", key, code: st.code, signal: st.signal, ...lost });
     });
     running.set(key, { instance, done });
   }
@@ -161,6 +165,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     if (stopReason !== undefined) return;
     stopReason = reason;
     clearInterval(timer);
+    send({ t: "stopping", reason });
     const all = () => Promise.all([...running.values()].map((r) => r.done));
     if (running.size > 0) {
       for (const { instance } of running.values()) instance.kill("SIGTERM");

@@ -164,6 +164,19 @@ Deno.test("agent: without a heartbeat the lease expires: SIGTERM, then SIGKILL a
   await until("instances gone", () => !alive(pid) && !alive(grandchild), 3000);
 });
 
+Deno.test("agent: instances it stops when its lease runs out exit as lost, even with code 0", async () => {
+  await using agent = new Agent(["--lease=1000", "--grace=3000"]);
+  await agent.start(1, ["sh", "-c", "exit 0"]);
+  await agent.start(2, ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
+  assertEquals((await agent.event("exit", 1)).lost, undefined, "it ended by itself");
+  const exit = await agent.event("exit", 2);
+  assertEquals([exit.code, exit.signal], [0, null]);
+  assert(exit.lost?.includes("no command from the master"), JSON.stringify(exit));
+  const at = (t: string) =>
+    agent.events.findIndex((e) => e.t === t && (!("key" in e) || e.key === 2));
+  assert(at("stopping") >= 0 && at("stopping") < at("exit"), JSON.stringify(agent.events));
+});
+
 Deno.test("agent: heartbeats keep the lease; the agent beats too", async () => {
   await using agent = new Agent(["--lease=600"]);
   await agent.start(1, ["sleep", "60"]);

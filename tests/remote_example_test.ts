@@ -108,7 +108,7 @@ Deno.test({
           restart: "never",
         });
         const group: GroupConfig = {
-          name: `evil ${evil}`,
+          name: `evil ${evil.replaceAll("\n", " ")}`, // names hold no control characters
           command: script,
           params,
           env: { DISTARCH_TEST_MARK: mark, EVIL: evil },

@@ -12,18 +12,33 @@ import { ProbeError, type SshResult } from "./_upload.ts";
 
 let defaultDir: string | undefined;
 
+/** `$TMPDIR` when it is short enough for socket paths under it, else `/tmp`. */
+function tmpBase(): string {
+  const t = Deno.env.get("TMPDIR")?.replace(/\/+$/, "");
+  return t !== undefined && t.startsWith("/") && t.length <= 64 ? t : "/tmp";
+}
+
+function ensureDir(dir: string): void {
+  try {
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    Deno.chmodSync(dir, 0o700);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+}
+
 /**
- * The master's private socket directory, `/tmp/distarch-<uid>-<random>`
- * (mode 0700, short enough for a unix socket path); created on first use and
- * removed when the process ends.
+ * The master's private socket directory, `$TMPDIR/distarch-<uid>-<random>`
+ * (mode 0700, short enough for a unix socket path; `/tmp` when `TMPDIR` is
+ * unset or long): created when a ControlMaster needs it, removed when the
+ * last one is released and when the process ends.
  */
 export function controlDirFor(): string {
   if (defaultDir === undefined) {
     const rand = crypto.getRandomValues(new Uint8Array(4));
     const suffix = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
-    const dir = `/tmp/distarch-${Deno.uid() ?? "u"}-${suffix}`;
-    Deno.mkdirSync(dir, { mode: 0o700 });
-    Deno.chmodSync(dir, 0o700);
+    const dir = `${tmpBase()}/distarch-${Deno.uid() ?? "u"}-${suffix}`;
+    ensureDir(dir);
     defaultDir = dir;
     globalThis.addEventListener("unload", () => {
       try {
@@ -69,6 +84,7 @@ let nextSocket = 0;
 export function retainMaster(dir: string, key: string): string {
   let m = masters.get(key);
   if (m === undefined) {
+    if (masters.size === 0) ensureDir(dir); // removed when the last master was released
     m = { users: 0, path: `${dir}/${nextSocket++}` };
     masters.set(key, m);
   }
@@ -159,6 +175,10 @@ export async function releaseMaster(key: string): Promise<void> {
     await m.exited;
   }
   await Deno.remove(m.path).catch(() => {});
+  // the last one: leave no empty directory behind (it is made again when needed)
+  if (masters.size === 0 && defaultDir !== undefined && m.path.startsWith(defaultDir + "/")) {
+    await Deno.remove(defaultDir).catch(() => {});
+  }
 }
 
 const queues = new Map<string, Promise<unknown>>();

@@ -92,9 +92,19 @@ export class FrameReader {
     }
   }
 
-  /** Reads `stream` to its end (or until it breaks) with a BYOB reader. */
-  async pump(stream: ReadableStream<Uint8Array>, onRead?: () => void): Promise<void> {
+  /**
+   * Reads `stream` to its end (or until it breaks, or `signal` aborts: then
+   * the stream is cancelled) with a BYOB reader.
+   */
+  async pump(
+    stream: ReadableStream<Uint8Array>,
+    onRead?: () => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const reader = stream.getReader({ mode: "byob" });
+    const cancel = () => void reader.cancel().catch(() => {});
+    if (signal?.aborted) cancel();
+    signal?.addEventListener("abort", cancel, { once: true });
     try {
       while (true) {
         const { done, value } = await reader.read(this.space());
@@ -109,6 +119,7 @@ export class FrameReader {
     } catch {
       // the pipe broke: the stream ends
     } finally {
+      signal?.removeEventListener("abort", cancel);
       reader.releaseLock();
       this.end();
     }

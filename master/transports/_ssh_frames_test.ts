@@ -1,4 +1,4 @@
-import { deepEqual as assertEquals } from "node:assert/strict";
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { encodeFrame } from "../../protocol/agent.ts";
 import { FrameReader } from "./_ssh_frames.ts";
 
@@ -92,4 +92,26 @@ Deno.test("FrameReader: pump() reads a byte stream with BYOB reads into its one 
   );
   await r.pump(source);
   assertEquals(got, want);
+});
+
+Deno.test("FrameReader: pump() stops when its signal aborts, though the stream stays open", async () => {
+  let cancelled = false;
+  const source = new ReadableStream({
+    type: "bytes",
+    pull() {
+      return new Promise(() => {}); // nothing ever comes, nothing ends
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const got: number[] = [];
+  const r = new FrameReader((_kind, key) => got.push(key));
+  const abort = new AbortController();
+  const pumping = r.pump(source, undefined, abort.signal);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  abort.abort();
+  await pumping;
+  assert(cancelled, "the stream was cancelled");
+  assertEquals(got, []);
 });

@@ -3,6 +3,12 @@
  * written to its stdin, the frames read from its stdout, the heartbeat and
  * the watchdog that declares the link dead after `lease` ms of silence.
  *
+ * The session ends as soon as the link is known to be dead, never later:
+ * at the lease's expiry, and when the ssh client exits (after reading what
+ * its pipes still hold, for a second at most). Waiting for the end of its
+ * pipes is not enough: the ControlMaster holds copies of them for as long as
+ * the remote end keeps the channel open (a frozen agent, a cut network).
+ *
  * @module
  */
 
@@ -20,6 +26,8 @@ import { lastLine } from "./_ssh_args.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAGIC = encoder.encode(AGENT_MAGIC);
+/** How long, in ms, the pipes are still read after the ssh client exited. */
+const DRAIN_MS = 1000;
 
 interface Pending {
   onOutput: OutputHandler;
@@ -41,7 +49,12 @@ export class AgentSession {
   #lastFrame = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #lostReason: string | undefined;
+  /** Set once the agent said it is stopping everything: why. */
+  #dying: string | undefined;
+  /** Aborted when the session ends: stops reading the pipes. */
+  readonly #stopReading = new AbortController();
   #isReady = false;
+  #ended = false;
   #onStderrLine: (line: string) => void;
 
   /**
@@ -60,9 +73,13 @@ export class AgentSession {
     this.#writer = this.#child.stdin.getWriter();
     this.#ready.promise.catch(() => {});
     this.#timer = setInterval(() => this.#tick(), Math.max(50, lease / 3));
-    Promise.all([this.#readStdout(), this.#readStderr(), this.#child.status]).then(([, , st]) => {
+    const reading = Promise.all([this.#readStdout(), this.#readStderr()]);
+    this.#child.status.then(async (st) => {
       this.#code = st.code;
-      const why = this.#lostReason ??
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([reading, new Promise((r) => timer = setTimeout(r, DRAIN_MS))]);
+      clearTimeout(timer);
+      const why = this.#lostReason ?? this.#dying ??
         `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
           (lastLine(this.#stderr) ? `: ${lastLine(this.#stderr)}` : "");
       this.#end(why);
@@ -84,9 +101,9 @@ export class AgentSession {
     return this.#closed.promise;
   }
 
-  /** True until the session is over. */
+  /** True until the session is over, or its agent said it is stopping: it takes no new instance. */
   get alive(): boolean {
-    return this.#lostReason === undefined;
+    return this.#lostReason === undefined && this.#dying === undefined;
   }
 
   /** What came on stdout before the agent's magic (its head): shell noise, or a launcher's word. */
@@ -120,7 +137,7 @@ export class AgentSession {
   }
 
   #send(cmd: AgentCommand): void {
-    if (!this.alive) return;
+    if (this.#lostReason !== undefined) return;
     this.#writer.write(encoder.encode(JSON.stringify(cmd) + "\n")).catch(() => {});
   }
 
@@ -131,13 +148,22 @@ export class AgentSession {
         if (this.#preamble.length < 4096) this.#preamble += decoder.decode(bytes).slice(0, 4096);
       },
     });
-    await frames.pump(this.#child.stdout, () => this.#lastFrame = Date.now());
+    await frames.pump(
+      this.#child.stdout,
+      () => this.#lastFrame = Date.now(),
+      this.#stopReading.signal,
+    );
   }
 
   async #readStderr(): Promise<void> {
     let rest = "";
+    const reader = this.#child.stderr.getReader();
+    const cancel = () => void reader.cancel().catch(() => {});
+    this.#stopReading.signal.addEventListener("abort", cancel, { once: true });
     try {
-      for await (const chunk of this.#child.stderr) {
+      while (true) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
         const text = decoder.decode(chunk, { stream: true });
         this.#stderr = (this.#stderr + text).slice(-8192);
         rest += text;
@@ -147,6 +173,9 @@ export class AgentSession {
       }
     } catch {
       // the pipe broke
+    } finally {
+      this.#stopReading.signal.removeEventListener("abort", cancel);
+      reader.releaseLock();
     }
     if (rest.trim() !== "") this.#onStderrLine(rest);
   }
@@ -181,9 +210,15 @@ export class AgentSession {
       case "exit": {
         const p = this.#keys.get(event.key);
         this.#keys.delete(event.key);
-        p?.exit.resolve({ code: event.code, signal: event.signal });
+        const lost = event.lost ?? this.#dying;
+        p?.exit.resolve({ code: event.code, signal: event.signal, ...(lost ? { lost } : {}) });
         break;
       }
+      case "stopping":
+        // its lease ran out (we could not keep it), or it was told to stop: every instance
+        // it still has is lost, and new ones go to a new session
+        this.#dying ??= `the agent stopped every instance: ${event.reason}`;
+        break;
     }
   }
 
@@ -224,7 +259,11 @@ export class AgentSession {
     await this.closed;
   }
 
-  /** Kills the ssh client; the session ends with `reason`. */
+  /**
+   * Ends the session now with `reason`: kills the ssh client (the
+   * ControlMaster then ends its channel: EOF to the agent) and stops reading
+   * its pipes, whatever holds them.
+   */
   abort(reason: string): void {
     if (this.#lostReason !== undefined) return;
     this.#lostReason = reason;
@@ -233,11 +272,15 @@ export class AgentSession {
     } catch {
       // already gone
     }
+    this.#end(reason);
   }
 
   #end(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
     this.#lostReason ??= reason;
     clearInterval(this.#timer);
+    this.#stopReading.abort();
     this.#ready.reject(new Error(reason));
     const lost: ExitStatus = { code: 255, signal: null, lost: reason };
     for (const p of this.#keys.values()) {

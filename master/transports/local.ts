@@ -48,6 +48,15 @@ export function argvFor(
   return exec.binPath ? [exec.binPath, script] : [script];
 }
 
+/** A stream being read into an {@linkcode OutputHandler}. */
+interface Pump {
+  readonly reader: ReadableStreamBYOBReader;
+  /** True while a read waits on the pipe (not while the handler holds it back). */
+  reading: boolean;
+  /** Resolves once the stream ended, broke or was cancelled. */
+  readonly done: Promise<void>;
+}
+
 /**
  * Reads a stream into `onOutput` with a BYOB reader whose buffer starts at
  * 1 KiB and doubles (up to 64 KiB) only while reads fill it: an idle
@@ -55,29 +64,68 @@ export function argvFor(
  * and a busy one reuses its buffer instead of allocating one per read.
  * The chunk handed over is valid only during the call.
  */
-async function pump(
+function pump(
   stream: ReadableStream<Uint8Array>,
   name: "stdout" | "stderr",
   onOutput: OutputHandler,
-): Promise<void> {
+): Pump {
   const reader = stream.getReader({ mode: "byob" });
-  let buffer = new ArrayBuffer(1024);
-  try {
-    while (true) {
-      const { done, value } = await reader.read(new Uint8Array(buffer));
-      if (done || value === undefined) return;
-      const busy = onOutput(name, value);
-      if (busy !== undefined) await busy; // backpressure: the consumer is behind
-      buffer = value.buffer as ArrayBuffer;
-      if (value.length === buffer.byteLength && buffer.byteLength < 65536) {
-        buffer = new ArrayBuffer(buffer.byteLength * 2);
+  const p: { reader: ReadableStreamBYOBReader; reading: boolean; done: Promise<void> } = {
+    reader,
+    reading: false,
+    done: Promise.resolve(),
+  };
+  p.done = (async () => {
+    let buffer = new ArrayBuffer(1024);
+    try {
+      while (true) {
+        p.reading = true;
+        const { done, value } = await reader.read(new Uint8Array(buffer));
+        p.reading = false;
+        if (done || value === undefined) return;
+        const busy = onOutput(name, value);
+        if (busy !== undefined) await busy; // backpressure: the consumer is behind
+        buffer = value.buffer as ArrayBuffer;
+        if (value.length === buffer.byteLength && buffer.byteLength < 65536) {
+          buffer = new ArrayBuffer(buffer.byteLength * 2);
+        }
       }
+    } catch {
+      // the pipe broke: the process is gone, nothing more to read
+    } finally {
+      p.reading = false;
+      reader.releaseLock();
     }
-  } catch {
-    // the pipe broke: the process is gone, nothing more to read
-  } finally {
-    reader.releaseLock();
-  }
+  })();
+  return p;
+}
+
+/**
+ * How long, in ms, the pipes of an exited instance are still read while
+ * something else holds them open (a child that left its process group).
+ */
+const DRAIN_MS = 1000;
+const DRAIN_TICK = 50;
+
+/**
+ * Resolves once every pump is done. A pump whose pipe stays open is cancelled
+ * after it waited `DRAIN_MS` on that pipe in all; time spent waiting on a slow
+ * {@linkcode OutputHandler} does not count, so what the pipe already held is not lost.
+ */
+function drain(pumps: Pump[]): Promise<void> {
+  return new Promise((resolve) => {
+    const waited = pumps.map(() => 0);
+    const timer = setInterval(() => {
+      pumps.forEach((p, i) => {
+        if (!p.reading || (waited[i]! += DRAIN_TICK) < DRAIN_MS) return;
+        p.reader.cancel().catch(() => {});
+      });
+    }, DRAIN_TICK);
+    Promise.all(pumps.map((p) => p.done)).then(() => {
+      clearInterval(timer);
+      resolve();
+    });
+  });
 }
 
 const encoder = new TextEncoder();
@@ -109,20 +157,18 @@ export function spawnProcess(options: SpawnOptions, onOutput: OutputHandler): Ru
   const pid = child.pid;
   const writer = child.stdin.getWriter();
   writer.write(encoder.encode(stdinLine)).catch(() => {});
-  const pumps = Promise.all([
-    pump(child.stdout, "stdout", onOutput),
-    pump(child.stderr, "stderr", onOutput),
-  ]);
+  const pumps = [pump(child.stdout, "stdout", onOutput), pump(child.stderr, "stderr", onOutput)];
   const status = (async (): Promise<ExitStatus> => {
     const st = await child.status;
-    // whatever it left running in its process group goes with it (nothing is left behind,
-    // and a leftover child holding the pipes would keep the output open forever)
+    // whatever it left running in its process group goes with it; a child that left the group
+    // did so on purpose and is not ours to kill, but it may hold the pipes: read them a moment
+    // longer (its exit is the instance's end), then stop reading
     try {
       Deno.kill(-pid, "SIGKILL");
     } catch {
       // nothing left
     }
-    await pumps;
+    await drain(pumps);
     await writer.close().catch(() => {});
     return { code: st.code, signal: st.signal ?? null };
   })();

@@ -322,7 +322,7 @@ export class SshTransport implements Transport {
         link.session.closed.then((reason) => {
           if (this.#closed || reason === "closed") return;
           this.#log("warning", `lost the SSH session to ${this.host}: ${reason}`);
-          this.#backoff();
+          if (this.#link === link) this.#backoff(); // not when a new session took over already
         });
       }, (error) => {
         if (!(error instanceof Missing)) this.#backoff();

@@ -33,7 +33,11 @@ export interface RunningInstance {
   readonly pid: number;
   /** Sends a signal to its whole process group. Never throws. */
   kill(signal: Deno.Signal): void;
-  /** Resolves once it has exited and all its output was handed to the {@linkcode OutputHandler}. */
+  /**
+   * Resolves once it has exited and its output was handed to the {@linkcode OutputHandler}:
+   * all of it, unless a child that left its process group holds its pipes open; then what
+   * came until about a second after the exit (the rest is not read).
+   */
   readonly status: Promise<ExitStatus>;
 }
 
