@@ -8,7 +8,18 @@ import type { InstanceInfo } from "../master/events.ts";
 import { escapeText } from "../master/log.ts";
 import { duration } from "./live.ts";
 
-const HEAD = ["GROUP", "HOST", "ID", "GROUPID", "PID", "STATE", "UPTIME", "RESTARTS", "LAST SEEN"];
+const HEAD = [
+  "GROUP",
+  "HOST",
+  "ID",
+  "GROUPID",
+  "PID",
+  "STATE",
+  "READY",
+  "UPTIME",
+  "RESTARTS",
+  "LAST SEEN",
+];
 
 /**
  * Formats instances as an aligned text table (no trailing newline); `now`
@@ -18,7 +29,7 @@ const HEAD = ["GROUP", "HOST", "ID", "GROUPID", "PID", "STATE", "UPTIME", "RESTA
  * @example
  * ```ts
  * import { psTable } from "./ps_table.ts";
- * psTable([], 0); // "GROUP  HOST  ID  GROUPID  PID  STATE  UPTIME  RESTARTS  LAST SEEN"
+ * psTable([], 0); // "GROUP  HOST  ID  GROUPID  PID  STATE  READY  UPTIME  RESTARTS  LAST SEEN"
  * ```
  */
 export function psTable(instances: readonly InstanceInfo[], now: number): string {
@@ -31,6 +42,7 @@ export function psTable(instances: readonly InstanceInfo[], now: number): string
       String(i.groupId),
       live && i.pid !== undefined ? String(i.pid) : "-",
       escapeText(i.state === "failed" && i.lastReason ? `failed (${i.lastReason})` : i.state),
+      i.state === "running" || i.state === "stopping" ? (i.ready ? "yes" : "no") : "-",
       live && i.startedAt !== undefined ? duration(now - i.startedAt) : "-",
       String(i.restarts),
       i.lastSeen !== undefined ? `${duration(now - i.lastSeen)} ago` : "-",

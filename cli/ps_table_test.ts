@@ -15,14 +15,15 @@ const base: InstanceInfo = {
   lastSeen: 9_000,
   restarts: 1,
   runs: 2,
+  ready: true,
 };
 
 Deno.test("psTable() aligns one row per instance under the header", () => {
   const text = psTable([base, { ...base, id: 12, groupId: 2, state: "suspended", pid: 7 }], 10_000);
   eq(text.split("\n"), [
-    "GROUP        HOST       ID  GROUPID  PID   STATE      UPTIME  RESTARTS  LAST SEEN",
-    "First Group  localhost  1   1        4242  running    10s     1         1s ago",
-    "First Group  localhost  12  2        -     suspended  -       1         1s ago",
+    "GROUP        HOST       ID  GROUPID  PID   STATE      READY  UPTIME  RESTARTS  LAST SEEN",
+    "First Group  localhost  1   1        4242  running    yes    10s     1         1s ago",
+    "First Group  localhost  12  2        -     suspended  -      -       1         1s ago",
   ]);
 });
 

@@ -69,8 +69,14 @@ Deno.test("--service, resume, suspend, scale, restart and stop act on real proce
 
     // the table view
     const table = await ctl(sock, "ps");
-    match(table, /^GROUP\s+HOST\s+ID\s+GROUPID\s+PID\s+STATE\s+UPTIME\s+RESTARTS\s+LAST SEEN\n/);
-    match(table, new RegExp(`Workers\\s+localhost\\s+1\\s+1\\s+${running[0]!.pid}\\s+running`));
+    match(
+      table,
+      /^GROUP\s+HOST\s+ID\s+GROUPID\s+PID\s+STATE\s+READY\s+UPTIME\s+RESTARTS\s+LAST SEEN\n/,
+    );
+    match(
+      table,
+      new RegExp(`Workers\\s+localhost\\s+1\\s+1\\s+${running[0]!.pid}\\s+running\\s+yes`),
+    );
     match(table, /Others\s+localhost\s+3\s+1\s+-\s+suspended/);
 
     match(await ctl(sock, "suspend", "Workers"), /suspended group "Workers"/);
