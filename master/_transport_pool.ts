@@ -11,6 +11,10 @@ import { LocalTransport } from "./transports/local.ts";
 import type { Transport } from "./transports/types.ts";
 import type { Logger } from "./types.ts";
 
+function keyOf(target: Target): string {
+  return target.type === "local" ? "local" : target.session;
+}
+
 /** Options of a {@linkcode TransportPool}. */
 export interface TransportPoolOptions {
   /** Where SSH transports log. */
@@ -23,7 +27,7 @@ export interface TransportPoolOptions {
 
 /** Transports made on demand, kept until {@linkcode TransportPool.close}. */
 export class TransportPool {
-  readonly #options: TransportPoolOptions;
+  #options: TransportPoolOptions;
   readonly #transports = new Map<string, Transport>();
 
   /** Creates an empty pool. */
@@ -31,9 +35,14 @@ export class TransportPool {
     this.#options = options;
   }
 
+  /** Seconds an agent waits after SIGTERM before SIGKILL, for SSH transports made from now on. */
+  set gracePeriod(seconds: number) {
+    this.#options = { ...this.#options, gracePeriod: seconds };
+  }
+
   /** The transport of `target`, made on first use (the SSH module is loaded only then). */
   async for(target: Target): Promise<Transport> {
-    const key = target.type === "local" ? "local" : target.session;
+    const key = keyOf(target);
     const known = this.#transports.get(key);
     if (known !== undefined) return known;
     let t: Transport;
@@ -51,6 +60,14 @@ export class TransportPool {
     }
     this.#transports.set(key, t);
     return t;
+  }
+
+  /** Closes the transports no target of `used` needs any more (after a reload). */
+  async release(used: Iterable<Target>): Promise<void> {
+    const keep = new Set([...used].map(keyOf));
+    const gone = [...this.#transports].filter(([key]) => !keep.has(key));
+    for (const [key] of gone) this.#transports.delete(key);
+    await Promise.all(gone.map(([, t]) => t.close().catch(() => {})));
   }
 
   /** Closes every transport (errors ignored) and empties the pool. */

@@ -60,6 +60,12 @@ export interface GroupReport {
   fields: string[];
   /** Supervision settings applied in place (`waitReady`, `readyTimeout`, `dependsOn`). */
   settings: string[];
+  /**
+   * Why the replacement stopped before the end, when it did: the successor
+   * that was not ready in time was stopped; its predecessor and the
+   * instances after it still run the old config.
+   */
+  halted?: string;
 }
 
 /** What {@linkcode Launcher.apply} resolves with. */
@@ -70,6 +76,47 @@ export interface ApplyReport {
   options: string[];
   /** Launcher options that differ but cannot change while running (kept as they were). */
   ignored: string[];
+}
+
+/** Launcher options a reload applies from then on. */
+export const LIVE_OPTIONS = [
+  "timeout",
+  "maxProcessTimeouts",
+  "restart",
+  "maxRestarts",
+  "gracePeriod",
+  "backoffInitial",
+  "backoffMax",
+  "backoffReset",
+  "maxLineBytes",
+] as const satisfies readonly (keyof LaunchOptions)[];
+
+/** Launcher options that cannot change while the launcher runs. */
+export const FIXED_OPTIONS = [
+  "checkInterval",
+  "sshLease",
+  "service",
+  "maxRunningTime",
+] as const satisfies readonly (keyof LaunchOptions)[];
+
+/**
+ * Which of the `given` options differ from the `current` ones: those a
+ * reload applies, and those it cannot change while running.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from "./defaults.ts";
+ * import { optionChanges } from "./reload.ts";
+ * optionChanges(DEFAULTS, { gracePeriod: 2, sshLease: 3, timeout: 30 });
+ * // { applied: ["gracePeriod"], ignored: ["sshLease"] }
+ * ```
+ */
+export function optionChanges(
+  current: Readonly<Required<LaunchOptions>>,
+  given: LaunchOptions,
+): { applied: (typeof LIVE_OPTIONS)[number][]; ignored: (typeof FIXED_OPTIONS)[number][] } {
+  const differs = (k: keyof LaunchOptions) => given[k] !== undefined && given[k] !== current[k];
+  return { applied: LIVE_OPTIONS.filter(differs), ignored: FIXED_OPTIONS.filter(differs) };
 }
 
 /** The report of each group of `diffs`, before anything is applied. */
@@ -117,6 +164,7 @@ export function reportLines(report: ApplyReport): string[] {
         ? `restart of ${g.replaced} at once`
         : `rolling restart of ${g.replaced}`;
       notes.push(g.fields.length > 0 ? `${what}: ${g.fields.join(", ")}` : what);
+      if (g.halted !== undefined) notes.push(`HALTED: ${g.halted}`);
     }
     if ((g.kind === "changed" || g.kind === "scaled") && g.started > 0) notes.push(`+${g.started}`);
     if ((g.kind === "changed" || g.kind === "scaled") && g.stopped > 0) notes.push(`-${g.stopped}`);
