@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DEFAULTS } from "../master/defaults.ts";
 import type { ApplyOptions, ApplyReport } from "../master/reload.ts";
 import type { GroupConfig, LaunchOptions } from "../master/types.ts";
 import { configDir, loadConfigFile, parseConfigText } from "./config_file.ts";
@@ -55,7 +56,8 @@ export class Reloader {
         : parseConfigText(source.text, file, { cwd: configDir(file) });
       return await this.#launcher.apply(config.groups, {
         mode: allAtOnce ? "all-at-once" : "rolling",
-        options: { ...config.options, ...this.#overrides },
+        // a key taken out of the file goes back to its default
+        options: { ...DEFAULTS, ...config.options, ...this.#overrides },
         cwd: configDir(file),
       });
     });
