@@ -423,6 +423,8 @@ export class Launcher {
     if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
     const valid = validateGroups(groups, { cwd });
     const given = validateLaunchOptions(launch, []);
+    await this.#ready.promise; // right after run(), its instances are still being set up
+    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
     const { applied, ignored } = optionChanges(this.#options, given);
     const timeout = given.timeout ?? this.#options.timeout;
     const generation = ++this.#generation;

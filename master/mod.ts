@@ -53,6 +53,8 @@ export type {
   StopReason,
 } from "./events.ts";
 export type { Exec, InstanceSpec, Target } from "./plan.ts";
+export { reportLines } from "./reload.ts";
+export type { ApplyOptions, ApplyReport, GroupReport, ReplaceMode } from "./reload.ts";
 export type {
   GroupConfig,
   LaunchOptions,

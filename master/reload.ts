@@ -47,7 +47,7 @@ export interface GroupReport {
    * `added`, `removed`, `changed` (instances replaced), `scaled` (only
    * counts or hosts differ) or `unchanged` (its instances were not touched).
    */
-  kind: GroupDiff["kind"];
+  kind: "added" | "removed" | "changed" | "scaled" | "unchanged";
   /** Instances replaced by a successor (changed groups). */
   replaced: number;
   /** How they were replaced, for a changed group. */
