@@ -3,14 +3,15 @@
  * Prints one markdown table per case; each row shows distarch's figure, a
  * baseline measured in the same run, and their ratio.
  *
- * Cases: `launch`, `stop`, `relay`, `memory` (local); `remote` (SSH to a
- * loopback sshd fixture: needs root and /usr/sbin/sshd).
+ * Cases: `launch`, `stop`, `relay`, `memory`, `reload` (local); `remote` (SSH
+ * to a loopback sshd fixture: needs root and /usr/sbin/sshd).
  *
  * @module
  */
 
 import { launchStopRows, relayRows } from "./_local.ts";
 import { memoryRows } from "./_memory.ts";
+import { reloadRows } from "./_reload.ts";
 import { remoteRows } from "./_remote.ts";
 import { type Row, table } from "./_table.ts";
 
@@ -45,6 +46,10 @@ export const CASES: Record<string, Case> = {
   memory: {
     title: "Master memory while supervising idle instances",
     run: () => memoryRows(200),
+  },
+  reload: {
+    title: "Live reload: 20 groups × 10 sh workers (waitReady), one group's env changed",
+    run: ({ reps }) => reloadRows(Math.max(3, reps)),
   },
   remote: {
     title: "Remote: 16 loopback hosts × 4 instances until all ready; " +
