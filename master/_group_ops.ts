@@ -50,7 +50,9 @@ export async function rollingRestart(
         `rolling restart of group ${
           JSON.stringify(group)
         } halted: ${inst.spec.label} on ${inst.spec.host} ` +
-          `is not ${inst.ready ? "alive" : "ready"} after ${aliveTimeout} s (state ${inst.state})`,
+          `is not ${
+            inst.spec.waitReady && !inst.ready ? "ready" : "alive"
+          } after ${aliveTimeout} s (state ${inst.state})`,
         { cause },
       );
     } finally {
