@@ -53,8 +53,10 @@ async function settle(inst: Instance, ms: number): Promise<string | undefined> {
     return undefined;
   } catch {
     const s = inst.spec;
-    return `${s.label} on ${s.host} is not ready after ${(ms / 1000).toFixed(0)} s ` +
-      `(state ${inst.state})`;
+    const who = `${s.label} on ${s.host}`;
+    if (!inst.done) return `${who} is not ready after ${(ms / 1000).toFixed(0)} s`;
+    const why = inst.info().lastReason;
+    return `${who} ended before it was ready (${inst.state}${why ? `, ${why}` : ""})`;
   }
 }
 

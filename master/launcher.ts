@@ -14,7 +14,7 @@ import { type InstanceSpec, plan, rescale } from "./plan.ts";
 import { Instance } from "./process.ts";
 import { stopLevels } from "./_dependencies.ts";
 import { StartGates } from "./_gates.ts";
-import { planReload, rekey } from "./_apply.ts";
+import { planReload, rekey, slotKey } from "./_apply.ts";
 import { type ApplyOptions, type ApplyReport, optionChanges, reportLines } from "./reload.ts";
 import { rollingRestart } from "./_group_ops.ts";
 import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
@@ -342,10 +342,19 @@ export class Launcher {
     const members = this.#members(name);
     const settings = this.#settings;
     if (settings === undefined) throw new Error("the launcher is not running");
-    const { added: specs, removed } = rescale(this.#slots.get(name)!, members, {
+    // after a halted reload, some instances still carry the slot of the config before it
+    const templates = this.#slots.get(name)!;
+    const slotOf = new Map([...templates.keys()].map((slot) => [slotKey(slot), slot]));
+    const tagged = members.map((inst) => ({
+      inst,
+      spec: { ...inst.spec, slot: slotOf.get(slotKey(inst.spec.slot)) ?? inst.spec.slot },
+    }));
+    const rescaled = rescale(templates, tagged.filter((t) => templates.has(t.spec.slot)), {
       instancesPerHost,
       lastId: this.#lastId,
     });
+    const specs = rescaled.added;
+    const removed = rescaled.removed.map((t) => t.inst);
     const localAdded = specs.filter((s) => s.target.type === "local").length;
     const problem = capacityProblem(readCapacity(), localAdded);
     if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);

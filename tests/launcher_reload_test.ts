@@ -180,3 +180,39 @@ Deno.test("apply(): scaling keeps the running instances; all-at-once stops the o
     await assertNoneLeft(mark);
   });
 });
+
+Deno.test("apply(): a successor that is not ready halts the rolling replacement; the rest keep running", async () => {
+  await withMarker(async (mark) => {
+    const log = collector();
+    const launcher = new Launcher({
+      logger: log,
+      handleSignals: false,
+      gracePeriod: 1,
+      maxRestarts: 0,
+    });
+    const config = (env: Record<string, string>) => [
+      group("h", READY_SH, mark, { instances: 2, waitReady: true, readyTimeout: 0.3, env }),
+    ];
+    const run = launcher.run(config({}));
+    try {
+      await waitFor(() => launcher.list().filter((i) => i.ready).length === 2, 15_000);
+      const before = launcher.list().map(who);
+      const report = await launcher.apply(config({ READY: "never" }));
+      const [h] = report.groups;
+      assert.equal(h?.kind, "changed");
+      assert.match(
+        h?.halted ?? "",
+        /^w_ready\.sh\/3\/1 on localhost ended before it was ready \(failed, not-ready\)$/,
+      );
+      // the successor was given up and removed; both old instances still run, untouched
+      assert.deepEqual(launcher.list().map(who), before);
+      // scaling the group afterwards still finds every instance (old and new slots alike)
+      await launcher.scaleGroup("h", 1);
+      assert.deepEqual(launcher.list().map((i) => i.id), [1]);
+    } finally {
+      await launcher.stop();
+    }
+    await runWithin(launcher, run, 15_000);
+    await assertNoneLeft(mark);
+  });
+});

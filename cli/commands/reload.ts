@@ -20,8 +20,9 @@ const OPTIONS = { socket: { type: "string" }, "all-at-once": { type: "boolean" }
 /**
  * Sends `FILE`'s content (or, without `FILE`, asks the master to read the
  * file it was started with) and prints the report, one line per group.
- * Exit 0 when applied; 3, with every problem at `file:line:col path`, when
- * the file is invalid (nothing changed); 4 when no master answers.
+ * Exit 0 when applied; 1 when a replacement halted (a successor was not
+ * ready in time); 3, with every problem at `file:line:col path`, when the
+ * file is invalid (nothing changed); 4 when no master answers.
  */
 export async function reloadCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand("reload", args, OPTIONS, 1);
@@ -56,7 +57,13 @@ export async function reloadCommand(args: string[]): Promise<number> {
     }
     if (!("report" in line)) break;
     for (const text of reportLines(line.report)) console.log(escapeText(text));
-    return EXIT.ok;
+    const halted = line.report.groups.filter((g) => g.halted !== undefined).map((g) => g.group);
+    if (halted.length === 0) return EXIT.ok;
+    throw new CliError(
+      `applied, but the replacement halted in ${halted.map((g) => JSON.stringify(g)).join(", ")}` +
+        " (see above): its instances not yet replaced run the old config",
+      EXIT.failed,
+    );
   }
   throw new CliError(`the master on ${path} did not answer reload`, EXIT.failed);
 }
