@@ -52,8 +52,8 @@ Deno.test({
       const screen = await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
-          const shown = /^First Group\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s*$/m.test(s) &&
-            /^Second Group\s+2\s+0/m.test(s) && s.includes("] ready");
+          const shown = /^First Group\s+3\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s*$/m.test(s) &&
+            /^Second Group\s+2\s+2\s+0/m.test(s) && s.includes("] ready");
           return shown ? s : undefined;
         },
         15_000,
@@ -63,7 +63,7 @@ Deno.test({
       match(lines[0]!, /^distarch · up \d+s · 5 instances · control /);
       match(
         lines[1]!,
-        /^GROUP\s+RUNNING\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE/,
+        /^GROUP\s+RUNNING\s+READY\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE/,
       );
       ok(lines[4]!.startsWith("───"), lines[4]);
       ok(lines.slice(5).some((l) => l.includes("started (pid")), screen);
@@ -73,7 +73,7 @@ Deno.test({
       await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
-          return /^Second Group\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s*$/m.test(s.split("\n")[3] ?? "");
+          return /^Second Group\s+0\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s*$/m.test(s.split("\n")[3] ?? "");
         },
         8000,
         "Second Group shown suspended on line 4",
@@ -89,7 +89,11 @@ Deno.test({
         "the master to end",
       );
       match(end, /exit=0/);
-      match(end, /First Group\s+0\s+0\s+0\s+0\s+0\s+0\s+3/, "the final summary stays on screen");
+      match(
+        end,
+        /First Group\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+3/,
+        "the final summary stays on screen",
+      );
       await assertNoneLeft(mark);
     } finally {
       await tmux(server, "kill-server");
