@@ -470,7 +470,9 @@ export class Launcher {
           this.#instances = this.#instances.filter((i) => !set.has(i));
         },
         admit: async (group, members) => {
-          if (this.#suspended.has(group)) {
+          if (this.#stopping !== undefined) {
+            await Promise.all(members.map((i) => i.stop("stopped"))); // made after stop() began
+          } else if (this.#suspended.has(group)) {
             await Promise.all(members.map((i) => i.stop("suspended")));
           } else this.#gates.admit(group, members);
         },
