@@ -378,6 +378,7 @@ export class Launcher {
       this.#instances = this.#instances.filter((i) => !removed.includes(i));
     } finally {
       this.#ops--;
+      this.#gates.pump(); // instances left the fleet: a group waiting on them may go
       this.#wake?.();
     }
   }
@@ -485,6 +486,7 @@ export class Launcher {
       ]);
     } finally {
       this.#ops--;
+      this.#gates.pump(); // instances left the fleet: a group waiting on them may go
       this.#wake?.();
     }
     const report: ApplyReport = { groups: work.reports, options: applied, ignored };
