@@ -208,8 +208,10 @@ export function planReload(
           }
         }
       }
-      await host.stopInOrder(leaving);
-      host.drop(leaving);
+      if (leaving.length > 0) {
+        await host.stopInOrder(leaving);
+        host.drop(leaving);
+      }
       // kept instances take the new supervision settings; new ones are made; changed ones paired
       const jobs = new Map<string, Replacement[]>();
       for (const d of diffs) {
@@ -234,7 +236,7 @@ export function planReload(
             started.push(await host.spawn(respec(t, host.nextId(), ++groupId, t.groupCount)));
           }
         }
-        await host.admit(d.group, started);
+        if (started.length > 0) await host.admit(d.group, started);
       }
       // changed groups, what they depend on first
       for (const level of startLevels(next)) {
