@@ -7,7 +7,8 @@ import { assertNoneLeft, collector, fixture, group, marker, waitFor } from "./_h
 import { sshdUnavailable, startSshd } from "./_sshd.ts";
 
 Deno.test({
-  name: "remote: reload adds and removes hosts of a process config, touching no other host",
+  name:
+    "remote: reload adds and removes hosts of a process config, touching no other host, and replaces changed ones",
   ignore: sshdUnavailable() !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -22,9 +23,10 @@ Deno.test({
       gracePeriod: 2,
       sshLease: 5,
     });
-    const config = (hosts: string[]): GroupConfig[] => [
+    const config = (hosts: string[], v = "1"): GroupConfig[] => [
       group("R", fixture("w_ready.sh"), mark, {
         waitReady: true,
+        env: { V: v },
         processes: [sshd.remoteConfig({ hosts, instances: 2 })],
       }),
     ];
@@ -54,6 +56,18 @@ Deno.test({
         ]),
       );
       ok(log.find(/^stopped \(/).every((r) => r.host === h1), log.dump());
+
+      // a changed env replaces the host's instances one by one, through a session of their own
+      const changed = await launcher.apply(config([h2], "2"));
+      eq(changed.groups.map((g) => [g.kind, g.replaced, g.fields, g.halted]), [
+        ["changed", 2, ["env"], undefined],
+      ]);
+      const now = launcher.list();
+      eq(now.map((i) => [i.groupId, i.host, i.state, i.ready]), [
+        [3, h2, "running", true],
+        [4, h2, "running", true],
+      ]);
+      ok(now.every((i) => i.id > 4 && !left.some((o) => o.pid === i.pid)));
     } finally {
       await launcher.stop();
       await run?.catch(() => {});
