@@ -77,6 +77,8 @@ export class Launcher {
   #lastId = 0;
   /** Reloads so far: each one's new slots (and SSH sessions) are its own. */
   #generation = 0;
+  /** The reload being applied, if any: the next one waits for it. */
+  #applying: Promise<unknown> = Promise.resolve();
   readonly #gates: StartGates = new StartGates(
     () => this.#instances,
     (message) => this.#log("notice", message),
@@ -417,7 +419,8 @@ export class Launcher {
    * replaces changed instances, rolling by default; resolves with what it
    * did, once every replacement is done (or halted: the group's report says
    * why in `halted`). Unchanged instances are not touched;
-   * new ones get ids no instance held before.
+   * new ones get ids no instance held before. A call made while another one
+   * is applied waits for it, and is planned against what it left.
    *
    * @example
    * ```ts ignore
@@ -426,7 +429,14 @@ export class Launcher {
    * console.log(reportLines(report).join("\n")); // "…\nextra: added"
    * ```
    */
-  async apply(groups: readonly GroupConfig[], options: ApplyOptions = {}): Promise<ApplyReport> {
+  apply(groups: readonly GroupConfig[], options: ApplyOptions = {}): Promise<ApplyReport> {
+    // one reload at a time: each is planned against what the one before it left
+    const next = this.#applying.then(() => this.#apply(groups, options));
+    this.#applying = next.catch(() => {});
+    return next;
+  }
+
+  async #apply(groups: readonly GroupConfig[], options: ApplyOptions): Promise<ApplyReport> {
     const { mode = "rolling", options: launch = {}, cwd = this.#cwd } = options;
     const settings = this.#settings;
     if (!this.#running || settings === undefined) throw new Error("the launcher is not running");

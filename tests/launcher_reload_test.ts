@@ -216,3 +216,22 @@ Deno.test("apply(): a successor that is not ready halts the rolling replacement;
     await assertNoneLeft(mark);
   });
 });
+
+Deno.test("apply(): two reloads at once are applied one after the other", async () => {
+  await withMarker(async (mark) => {
+    const launcher = new Launcher({ logger: collector(), handleSignals: false, gracePeriod: 1 });
+    const run = launcher.run([group("q", READY_SH, mark, { instances: 1 })]);
+    try {
+      const [first, second] = await Promise.all([
+        launcher.apply([group("q", READY_SH, mark, { instances: 2 })]),
+        launcher.apply([group("q", READY_SH, mark, { instances: 3 })]),
+      ]);
+      assert.deepEqual([first.groups[0]!.started, second.groups[0]!.started], [1, 1]);
+      assert.deepEqual(launcher.list().map((i) => [i.id, i.groupId]), [[1, 1], [2, 2], [3, 3]]);
+    } finally {
+      await launcher.stop();
+    }
+    await runWithin(launcher, run, 15_000);
+    await assertNoneLeft(mark);
+  });
+});
