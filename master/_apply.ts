@@ -107,7 +107,7 @@ export async function replace(
   return undefined;
 }
 
-/** What {@linkcode applyReload} needs of the launcher besides its {@linkcode Fleet}. */
+/** What {@linkcode planReload}'s work needs of the launcher besides its {@linkcode Fleet}. */
 export interface ReloadHost extends Fleet {
   /** Every instance, now. */
   instances(): readonly Instance[];
