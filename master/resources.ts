@@ -9,7 +9,7 @@
  */
 
 import type { InstanceInfo } from "./events.ts";
-import { auxv, readProcessGroups, type SystemConstants } from "./_proc.ts";
+import { auxv, readProcessGroups, type SystemConstants } from "../_shared/proc.ts";
 
 /** What one instance uses. */
 export interface ResourceSample {
