@@ -10,7 +10,12 @@ Deno.test("parseStat reads the fields after the last parenthesis of the command 
 Deno.test("readProcessGroups measures a live group and leaves out a leader with no process", async () => {
   const child = new Deno.Command("sleep", { args: ["30"], detached: true }).spawn();
   try {
-    const read = readProcessGroups([child.pid, 2 ** 22 + 7]);
+    // just spawned, it may still be between fork and exec (no resident page yet): poll
+    let read = readProcessGroups([child.pid, 2 ** 22 + 7]);
+    for (let i = 0; i < 100 && !(read.get(child.pid)!.rss > 0); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      read = readProcessGroups([child.pid, 2 ** 22 + 7]);
+    }
     assert.deepEqual([...read.keys()], [child.pid]);
     assert.ok(read.get(child.pid)!.rss > 0);
     assert.ok(read.get(child.pid)!.cpuSeconds >= 0);
