@@ -317,7 +317,10 @@ export interface RunResult {
   summary: RunSummary;
   /** Every log record, with queries. */
   log: Collector;
-  /** Every event, in order (the `events` option's hooks are called too). */
+  /**
+   * Every event {@linkcode eventCollector} records, in order (the `events`
+   * option's hooks are called too, for any kind).
+   */
   events: LauncherEvent[];
 }
 
@@ -327,7 +330,7 @@ export interface LauncherRun extends AsyncDisposable {
   launcher: Launcher;
   /** Every log record so far. */
   log: Collector;
-  /** Every event so far. */
+  /** Every event so far (the kinds {@linkcode eventCollector} records). */
   events: LauncherEvent[];
   /** True once `run()` has returned (or thrown). */
   readonly returned: boolean;
@@ -364,14 +367,19 @@ export function startGroups(groups: GroupConfig[], options: RunOptions = {}): La
   } = options;
   const log = collector();
   const { events, handlers } = eventCollector();
-  const given = hooks as Record<string, ((e: LauncherEvent) => void) | undefined>;
+  type Hook = ((e: LauncherEvent) => void) | undefined;
+  const given = hooks as Record<string, Hook>;
+  const collecting = handlers as Record<string, Hook>;
+  // every hook given is installed, also of a kind `events` does not record (processReady…)
+  const kinds = new Set([...Object.keys(collecting), ...Object.keys(given)]);
   const both = Object.fromEntries(
-    Object.entries(handlers).flatMap(([kind, push]) => {
+    [...kinds].flatMap((kind) => {
+      const push = collecting[kind];
       const hook = given[kind];
-      const collect = kind !== "processSeen" || collectSeen;
+      const collect = push !== undefined && (kind !== "processSeen" || collectSeen);
       if (!collect && hook === undefined) return [];
       return [[kind, (e: LauncherEvent) => {
-        if (collect) (push as (e: LauncherEvent) => void)(e);
+        if (collect) push(e);
         hook?.(e);
       }]];
     }),
