@@ -224,26 +224,6 @@ export function markScope(): { mark: string } & Disposable {
   return { mark, [Symbol.dispose]: () => void killMarked(mark) };
 }
 
-/** Races `run` against a deadline; on timeout, stops the launcher and throws. */
-export async function runWithin(
-  launcher: Launcher,
-  run: Promise<RunSummary>,
-  ms: number,
-): Promise<RunSummary> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void launcher.stop();
-      reject(new Error(`run() did not return within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([run, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Finds the pid a `started (pid N)` record names, for one instance label. */
 export function startedPids(
   records: readonly { message: string; instance?: string | undefined }[],
@@ -346,6 +326,26 @@ const DISPOSE_GRACE_MS = 3000;
 /** The markers ({@linkcode group}'s `DISTARCH_TEST_MARK`) of some groups. */
 function marksOf(groups: readonly GroupConfig[]): string[] {
   return groups.map((g) => g.env?.DISTARCH_TEST_MARK).filter((m): m is string => m !== undefined);
+}
+
+/** Races `run` against a deadline; on timeout, stops the launcher and throws. */
+async function runWithin(
+  launcher: Launcher,
+  run: Promise<RunSummary>,
+  ms: number,
+): Promise<RunSummary> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void launcher.stop();
+      reject(new Error(`run() did not return within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -551,23 +551,4 @@ export function masterProcess(
       await removeAll(remove);
     },
   };
-}
-
-/**
- * Runs `body` with a fresh marker, then kills (and reports) anything carrying
- * it. Also stops `launcher` if the body left it running. (Older style: prefer
- * {@linkcode startGroups} with `await using`.)
- */
-export async function withMarker(
-  body: (mark: string) => Promise<void>,
-  launcher?: () => Launcher | undefined,
-): Promise<void> {
-  const mark = marker();
-  try {
-    await body(mark);
-  } finally {
-    const l = launcher?.();
-    if (l !== undefined) await l.stop().catch(() => {});
-    killMarked(mark);
-  }
 }
