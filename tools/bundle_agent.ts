@@ -16,6 +16,8 @@
  * @module
  */
 
+import { denoBundle } from "../master/transports/_bundle.ts";
+
 /** The repository root (the bundle's comments name files relative to it). */
 const ROOT = new URL("../", import.meta.url);
 
@@ -24,18 +26,7 @@ export const BUNDLE_MODULE = "slave/_agent_bundle.ts";
 
 /** Bundles `slave/agent.ts` with `deno bundle`, run from the repository root. */
 export async function bundleAgent(): Promise<string> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "slave/agent.ts"],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!r.success) {
-    const why = new TextDecoder().decode(r.stderr).trim();
-    throw new Error(`Cannot bundle slave/agent.ts with deno bundle (code ${r.code}): ${why}`);
-  }
-  return new TextDecoder().decode(r.stdout);
+  return new TextDecoder().decode(await denoBundle("slave/agent.ts", { cwd: ROOT }));
 }
 
 /** The text of `slave/_agent_bundle.ts` for an agent bundle `js`, as `deno fmt` leaves it. */

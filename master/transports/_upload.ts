@@ -17,6 +17,7 @@ import { AGENT_SOURCE } from "../../slave/_agent_bundle.ts";
 import { remoteScript } from "./_ssh_args.ts";
 import { StartError } from "./types.ts";
 import { ProbeError, type SshResult } from "./_ssh_run.ts";
+import { denoBundle } from "./_bundle.ts";
 
 /** A file to have on the remote host: a local file, or content in memory. */
 export interface Artifact {
@@ -71,19 +72,7 @@ const bundles = new Map<string, Promise<Artifact>>();
 export function bundleArtifact(script: string, name: string): Promise<Artifact> {
   let p = bundles.get(script);
   if (p === undefined) {
-    p = (async () => {
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["bundle", "--quiet", "--allow-import", "--platform", "deno", script],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (!r.success) {
-        const why = new TextDecoder().decode(r.stderr).trim();
-        throw new Error(`Cannot bundle ${script} with deno bundle (code ${r.code}): ${why}`);
-      }
-      return await memoryArtifact(r.stdout, name);
-    })();
+    p = (async () => memoryArtifact(await denoBundle(script, { allowImport: true }), name))();
     bundles.set(script, p);
     p.catch(() => bundles.delete(script));
   }
