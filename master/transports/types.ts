@@ -84,6 +84,11 @@ export interface TransportContext {
   gracePeriod: number;
   /** Seconds without a sign of life before a link counts as lost (remote transports). */
   sshLease: number;
+  /**
+   * Seconds a host agent keeps its instances after losing its link, for a
+   * new link to take them over (remote transports); 0 = none. @default {0}
+   */
+  adoptWindow?: number;
 }
 
 /**
