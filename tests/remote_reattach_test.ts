@@ -1,0 +1,148 @@
+// Re-attaching a lost SSH session (adoptWindow): the remote agent keeps its
+// instances and their output while no session is up; the master opens a new
+// session to it and takes them over, same pids, every line once. Without a
+// master to re-attach, nothing outlives the window.
+import assert from "node:assert/strict";
+import { Launcher } from "../master/launcher.ts";
+import {
+  assertNoneLeft,
+  type Collector,
+  collector,
+  controlDirsOf,
+  fixture,
+  group,
+  killMarked,
+  marker,
+  masterProcess,
+  pidAlive,
+  pidsWithMarker,
+  procCmdline,
+  waitFor,
+} from "./_helpers.ts";
+import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
+
+const ignore = sshdUnavailable() !== undefined;
+/** Slack on time bounds, for a loaded machine. */
+const MARGIN = 7000;
+
+/** The numbers of the "tick <n>" lines each instance printed, by instance label. */
+function ticks(c: Collector): Map<string, number[]> {
+  const by = new Map<string, number[]>();
+  for (const r of c.records) {
+    const m = /^tick (\d+)$/.exec(r.message);
+    if (m === null || r.instance === undefined) continue;
+    by.set(r.instance, [...(by.get(r.instance) ?? []), Number(m[1])]);
+  }
+  return by;
+}
+
+/** The local ssh clients of agent sessions (not the ControlMaster, not probes). */
+function sessionClients(): number[] {
+  return descendantsOf(Deno.pid).filter((pid) => {
+    const argv = procCmdline(pid) ?? [];
+    return /(^|\/)ssh$/.test(argv[0] ?? "") &&
+      argv.some((a) => a.includes("--lease=") || a.includes("--connect="));
+  });
+}
+
+Deno.test({
+  name:
+    "remote: a killed ssh session is re-attached: same pids, every line once, nothing restarted",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const mark = marker();
+    const c = collector();
+    const launcher = new Launcher({
+      sshLease: 5,
+      adoptWindow: 10,
+      gracePeriod: 1,
+      logger: c,
+      handleSignals: false,
+    });
+    const run = launcher.run([
+      group("A", "w_count.ts", mark, {
+        params: { every: 0.25 },
+        timeout: 0,
+        processes: [sshd.remoteConfig({ instances: 2 })],
+      }),
+    ]);
+    try {
+      const each = (n: number) => () => {
+        const t = ticks(c);
+        return t.size === 2 && [...t.values()].every((l) => l.length >= n);
+      };
+      await waitFor(each(4), 60_000, "2 instances ticking");
+      const before = launcher.list().map((i) => [i.id, i.pid, i.startedAt]);
+      const clients = sessionClients();
+      assert.equal(clients.length, 1, "one agent session");
+      const seen = Math.max(...[...ticks(c).values()].map((l) => l.length));
+      const t0 = Date.now();
+      Deno.kill(clients[0]!, "SIGKILL");
+      await waitFor(() => c.find(/^re-attached /).length === 1, 30_000, "re-attached")
+        .catch((error) => {
+          throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+        });
+      const reattachMs = Date.now() - t0;
+      // the first line printed after the kill that reached us
+      await waitFor(each(seen + 8), 30_000, "8 more ticks each");
+      console.log(`re-attached ${reattachMs} ms after the ssh client was killed`);
+      assert.ok(reattachMs < 2000 + MARGIN, `re-attached after ${reattachMs} ms\n${c.dump()}`);
+      assert.deepEqual(launcher.list().map((i) => [i.id, i.pid, i.startedAt]), before);
+      assert.ok(launcher.list().every((i) => i.state === "running" && i.runs === 1), c.dump());
+      assert.equal(c.find(/^lost: /).length, 0, c.dump());
+      for (const [label, got] of ticks(c)) {
+        const want = Array.from({ length: got.length }, (_, i) => i);
+        assert.deepEqual(got, want, `${label}: every tick once, in order`);
+      }
+      assert.equal(sessionClients().length, 1, "one session again");
+    } finally {
+      await Promise.race([launcher.stop(), new Promise((r) => setTimeout(r, 20_000))]);
+      await run.catch(() => {});
+      await assertNoneLeft(mark, 15_000).finally(() => killMarked(mark));
+    }
+  },
+});
+
+Deno.test({
+  name: "remote: with no master to re-attach, instances are gone within adoptWindow + grace",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const mark = marker();
+    const adoptWindow = 3;
+    const gracePeriod = 1;
+    const groups = [
+      group("M", "w_ignore_term.ts", mark, {
+        processes: [sshd.remoteConfig({ instances: 2 })],
+      }),
+    ];
+    await using master = masterProcess(fixture("r_master.ts"), [], {
+      stdin: JSON.stringify({ groups, options: { gracePeriod, sshLease: 3, adoptWindow } }),
+      marks: [mark],
+    });
+    await waitFor(() => pidsWithMarker(mark).length === 2, 60_000, "2 instances running");
+    const remote = pidsWithMarker(mark);
+    // a master killed with SIGKILL cannot remove its ControlMaster sockets: we do
+    master.remove.push(...controlDirsOf(master.child.pid));
+    const t0 = Date.now();
+    master.child.kill("SIGKILL");
+    // they outlive the master for the window (no sleep-as-assertion: checked once they are gone)
+    await waitFor(
+      () => remote.every((p) => !pidAlive(p)),
+      (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
+      "no remote instance left",
+    );
+    const goneMs = Date.now() - t0;
+    console.log(`remote instances gone ${goneMs} ms after SIGKILL (adoptWindow ${adoptWindow} s)`);
+    assert.ok(goneMs >= adoptWindow * 1000, `gone after ${goneMs} ms: before the window ended`);
+    assert.ok(
+      goneMs <= (adoptWindow + gracePeriod) * 1000 + MARGIN,
+      `gone after ${goneMs} ms: over adoptWindow + grace + ${MARGIN} ms`,
+    );
+    assert.deepEqual((await master.exit()).signal, "SIGKILL");
+  },
+});
