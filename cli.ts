@@ -23,6 +23,7 @@ import {
   stopCommand,
   suspendResumeCommand,
 } from "./cli/commands/control.ts";
+import { reloadCommand } from "./cli/commands/reload.ts";
 import { runCommand } from "./cli/commands/run.ts";
 import { schemaCommand, validateCommand } from "./cli/commands/validate.ts";
 import { USAGE } from "./cli/help.ts";
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, Command> = {
   resume: (args) => suspendResumeCommand("resume", args),
   scale: scaleCommand,
   restart: restartCommand,
+  reload: reloadCommand,
   stop: stopCommand,
   logs: logsCommand,
   dashboard: dashboardCommand,

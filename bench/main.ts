@@ -3,8 +3,8 @@
  * Prints one markdown table per case; each row shows distarch's figure, a
  * baseline measured in the same run, and their ratio.
  *
- * Cases: `launch`, `stop`, `relay`, `memory`, `dashboard` (local); `remote` (SSH to a
- * loopback sshd fixture: needs root and /usr/sbin/sshd).
+ * Cases: `launch`, `stop`, `relay`, `memory`, `dashboard`, `reload` (local); `remote` (SSH
+ * to a loopback sshd fixture: needs root and /usr/sbin/sshd).
  *
  * @module
  */
@@ -12,6 +12,7 @@
 import { dashboardRelayRows, metricsRows, samplingRows, stalledRows } from "./_dashboard.ts";
 import { launchStopRows, relayRows } from "./_local.ts";
 import { memoryRows } from "./_memory.ts";
+import { reloadRows } from "./_reload.ts";
 import { remoteRows } from "./_remote.ts";
 import { type Row, table } from "./_table.ts";
 
@@ -56,6 +57,10 @@ export const CASES: Record<string, Case> = {
       ...(await metricsRows(500)),
       ...(await samplingRows(500)),
     ],
+  },
+  reload: {
+    title: "Live reload: 20 groups × 10 sh workers (waitReady), one group's env changed",
+    run: ({ reps }) => reloadRows(Math.max(3, reps)),
   },
   remote: {
     title: "Remote: 16 loopback hosts × 4 instances until all ready; " +

@@ -10,6 +10,8 @@ import type { Logger } from "../master/types.ts";
 import { type ControlRequest, parseRequest, type StopReport } from "./control_protocol.ts";
 import type { Reply, RequestHandler } from "./control_server.ts";
 import type { LogRing } from "./log_ring.ts";
+import { ConfigFileError } from "./config_file.ts";
+import type { Reloader } from "./_reloader.ts";
 
 /** What the handler works on. */
 export interface ControlContext {
@@ -25,6 +27,8 @@ export interface ControlContext {
   maxBacklog?: number;
   /** Where the master logs what it does to clients (a dropped follower). */
   logger?: Logger;
+  /** Applies `reload` requests; without it, `reload` is refused. */
+  reloader?: Reloader;
 }
 
 /** How long the kept lines `logs` sends first wait for a client that reads none of them (ms). */
@@ -40,8 +44,8 @@ export function stopReport(summary: RunSummary): StopReport {
 /**
  * The request handler of a master's control socket.
  *
- * Requests: `ping`, `ps`, `suspend`, `resume`, `scale`, `restart`, `stop`,
- * `logs` (see control_protocol.ts).
+ * Requests: `ping`, `ps`, `suspend`, `resume`, `scale`, `restart`,
+ * `reload`, `stop`, `logs` (see control_protocol.ts).
  */
 export function controlHandler(ctx: ControlContext): RequestHandler {
   return async (raw, reply) => {
@@ -107,6 +111,21 @@ async function answer(ctx: ControlContext, req: ControlRequest, reply: Reply): P
     }
     case "logs":
       return await streamLogs(ctx, req, reply);
+    case "reload": {
+      if (ctx.reloader === undefined) {
+        return void await reply.send({ ok: false, error: "this master cannot reload" });
+      }
+      const source = req.file !== undefined && req.text !== undefined
+        ? { file: req.file, text: req.text }
+        : undefined;
+      try {
+        const report = await ctx.reloader.reload(source, { allAtOnce: req.allAtOnce === true });
+        return void await reply.send({ ok: true, report });
+      } catch (e) {
+        if (!(e instanceof ConfigFileError)) throw e;
+        return void await reply.send({ ok: false, error: e.message, issues: e.issues });
+      }
+    }
   }
 }
 

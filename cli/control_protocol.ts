@@ -7,6 +7,8 @@
 
 import type { InstanceInfo } from "../master/events.ts";
 import type { LogRecord } from "../master/types.ts";
+import type { ApplyReport } from "../master/reload.ts";
+import type { FileIssue } from "./config_file.ts";
 import { MAX_INSTANCES } from "../master/config.ts";
 
 /** A request to the master. */
@@ -18,7 +20,16 @@ export type ControlRequest =
   | { cmd: "scale"; group: string; instances: number }
   | { cmd: "restart"; group: string; aliveTimeout?: number }
   | { cmd: "stop" }
-  | { cmd: "logs"; group?: string; lines?: number; follow?: boolean };
+  | { cmd: "logs"; group?: string; lines?: number; follow?: boolean }
+  | {
+    cmd: "reload";
+    /** The config file's absolute path: names it in messages, anchors its relative paths. */
+    file?: string;
+    /** The file's content; without it, the master reads the file it was started with. */
+    text?: string;
+    /** Replace changed instances all at once instead of one by one. */
+    allAtOnce?: boolean;
+  };
 
 /** How a master's run ended, as `stop` reports it. */
 export interface StopReport {
@@ -32,7 +43,8 @@ export interface StopReport {
 
 /** A line of the master's answer. `ok: false` lines carry `error`. */
 export type ControlResponse =
-  | { ok: false; error: string }
+  | { ok: false; error: string; issues?: FileIssue[] }
+  | { ok: true; report: ApplyReport }
   | { ok: true; message?: string; pid?: number; startedAt?: number; groups?: string[] }
   | { ok: true; pid: number; now: number; startedAt: number; instances: InstanceInfo[] }
   | { ok: true; stopped: StopReport }
@@ -82,6 +94,21 @@ export function parseRequest(value: unknown): ControlRequest | string {
         return "restart: aliveTimeout must be a number > 0";
       }
       return { cmd: "restart", group, ...(t !== undefined ? { aliveTimeout: t } : {}) };
+    }
+    case "reload": {
+      const { file, text } = r;
+      if (file !== undefined && (typeof file !== "string" || !file.startsWith("/"))) {
+        return "reload: file must be an absolute path";
+      }
+      if (text !== undefined && typeof text !== "string") return "reload: text must be a string";
+      if ((file === undefined) !== (text === undefined)) {
+        return "reload: give both file and text, or neither (the master's own file)";
+      }
+      return {
+        cmd: "reload",
+        ...(file !== undefined ? { file, text: text as string } : {}),
+        allAtOnce: r.allAtOnce === true,
+      };
     }
     case "logs": {
       const lines = r.lines;

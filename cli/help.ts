@@ -27,6 +27,8 @@ Commands:
   resume GROUP|--all    start a suspended group again
   scale GROUP N         run N (0 to 10000) instances per host of GROUP; 0 stops them all
   restart GROUP [--alive-timeout S]   rolling restart, one instance at a time
+  reload [FILE] [--all-at-once]   apply FILE (default: the master's own file)
+                        to the running master; unchanged instances keep running
   stop                  stop the master gracefully; wait and report
   logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f
   dashboard [--json]    print the dashboard's login URL of the running master

@@ -1,7 +1,7 @@
 /**
  * The live view of `distarch run` in a terminal: a few summary lines pinned
- * at the top of the screen (per group: running / starting / restarting /
- * stopping / failed / suspended / done), log lines scrolling below them in a
+ * at the top of the screen (per group: running / ready / starting /
+ * restarting / stopping / failed / suspended / done), log lines scrolling below them in a
  * scroll region. Redrawn at most 4 times a second, only when changed.
  *
  * @module
@@ -15,6 +15,7 @@ import { bytes, duration, percent } from "./_format.ts";
 /** The columns of the summary, in order. */
 export const COLUMNS = [
   "running",
+  "ready",
   "starting",
   "restarting",
   "stopping",
@@ -26,7 +27,8 @@ export const COLUMNS = [
 /** A summary column. */
 export type Column = typeof COLUMNS[number];
 
-const COLUMN_OF: Record<InstanceState, Column> = {
+/** The column of each state; `ready` counts the running instances that are ready. */
+const COLUMN_OF: Record<InstanceState, Exclude<Column, "ready">> = {
   pending: "starting",
   starting: "starting",
   running: "running",
@@ -50,6 +52,7 @@ export function countByGroup(
       out.set(i.group, row);
     }
     row[COLUMN_OF[i.state]]++;
+    if (i.state === "running" && i.ready) row.ready++;
   }
   return out;
 }
@@ -113,7 +116,13 @@ export function renderSummary(instances: readonly InstanceInfo[], ctx: SummaryCo
   const totals = resourcesByGroup(instances);
   const paint = (c: Column, n: number, text: string) => {
     if (!color || n === 0) return text;
-    const code = c === "running" ? 32 : c === "failed" ? 31 : c === "done" ? 2 : 33;
+    const code = c === "running" || c === "ready"
+      ? 32
+      : c === "failed"
+      ? 31
+      : c === "done"
+      ? 2
+      : 33;
     return `\x1b[${code}m${text}\x1b[0m`;
   };
   const rows = [...groups].map(([name, counts], n) => {

@@ -13,6 +13,7 @@ function inst(group: string, state: InstanceState, id = 1): InstanceInfo {
     state,
     restarts: 0,
     runs: 1,
+    ready: state === "running",
   };
 }
 
@@ -26,6 +27,7 @@ Deno.test("countByGroup() folds instance states into summary columns", () => {
   ]);
   eq([...counts.keys()], ["a", "b"]);
   eq(counts.get("a")?.running, 1);
+  eq(counts.get("a")?.ready, 1);
   eq(counts.get("a")?.starting, 1);
   eq(counts.get("a")?.failed, 1);
   eq(counts.get("b")?.done, 2);
@@ -38,9 +40,9 @@ Deno.test("renderSummary() shows a header, a title and one line per group", () =
     note: "socket /s",
   });
   eq(lines[0], "distarch · up 1m01s · 2 instances · socket /s");
-  ok(lines[1]?.startsWith("GROUP       RUNNING STARTING"), lines[1]);
-  ok(/^First Group\s+1\s+0/.test(lines[2]!), lines[2]);
-  ok(/^Second\s+0\s+0\s+0\s+0\s+0\s+1\s+0\s+-\s+-$/.test(lines[3]!), lines[3]);
+  ok(lines[1]?.startsWith("GROUP       RUNNING READY STARTING"), lines[1]);
+  ok(/^First Group\s+1\s+1\s+0/.test(lines[2]!), lines[2]);
+  ok(/^Second\s+0\s+0\s+0\s+0\s+0\s+0\s+1\s+0\s+-\s+-$/.test(lines[3]!), lines[3]);
 });
 
 Deno.test("renderSummary() cuts lines to the terminal width", () => {
@@ -76,7 +78,7 @@ Deno.test("LiveView sets a scroll region, redraws on change only, and resets it 
 });
 
 Deno.test("renderSummary() shows each group's CPU and memory totals, - where unmeasured", () => {
-  const base = { groupCount: 2, host: "localhost", restarts: 0, runs: 1 } as const;
+  const base = { groupCount: 2, host: "localhost", restarts: 0, runs: 1, ready: true } as const;
   const instances = [
     {
       ...base,

@@ -15,6 +15,7 @@ const HEAD = [
   "GROUPID",
   "PID",
   "STATE",
+  "READY",
   "CPU",
   "MEM",
   "UPTIME",
@@ -30,7 +31,7 @@ const HEAD = [
  * @example
  * ```ts
  * import { psTable } from "./ps_table.ts";
- * psTable([], 0); // "GROUP  HOST  ID  GROUPID  PID  STATE  CPU  MEM  UPTIME  RESTARTS  LAST SEEN"
+ * psTable([], 0); // "GROUP  HOST  ID  GROUPID  PID  STATE  READY  CPU  MEM  UPTIME  RESTARTS  LAST SEEN"
  * ```
  */
 export function psTable(instances: readonly InstanceInfo[], now: number): string {
@@ -43,6 +44,7 @@ export function psTable(instances: readonly InstanceInfo[], now: number): string
       String(i.groupId),
       live && i.pid !== undefined ? String(i.pid) : "-",
       escapeText(i.state === "failed" && i.lastReason ? `failed (${i.lastReason})` : i.state),
+      i.state === "running" || i.state === "stopping" ? (i.ready ? "yes" : "no") : "-",
       live ? percent(i.cpu) : "-",
       live ? bytes(i.rss) : "-",
       live && i.startedAt !== undefined ? duration(now - i.startedAt) : "-",

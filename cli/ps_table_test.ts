@@ -15,6 +15,7 @@ const base: InstanceInfo = {
   lastSeen: 9_000,
   restarts: 1,
   runs: 2,
+  ready: true,
 };
 
 Deno.test("psTable() aligns one row per instance under the header", () => {
@@ -23,9 +24,9 @@ Deno.test("psTable() aligns one row per instance under the header", () => {
     { ...base, id: 12, groupId: 2, state: "suspended", pid: 7, cpu: 1, rss: 1 },
   ], 10_000);
   eq(text.split("\n"), [
-    "GROUP        HOST       ID  GROUPID  PID   STATE      CPU    MEM       UPTIME  RESTARTS  LAST SEEN",
-    "First Group  localhost  1   1        4242  running    12.5%  48.5 MiB  10s     1         1s ago",
-    "First Group  localhost  12  2        -     suspended  -      -         -       1         1s ago",
+    "GROUP        HOST       ID  GROUPID  PID   STATE      READY  CPU    MEM       UPTIME  RESTARTS  LAST SEEN",
+    "First Group  localhost  1   1        4242  running    yes    12.5%  48.5 MiB  10s     1         1s ago",
+    "First Group  localhost  12  2        -     suspended  -      -      -         -       1         1s ago",
   ]);
 });
 

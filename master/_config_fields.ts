@@ -8,6 +8,7 @@
  */
 
 import {
+  _bool,
   _const,
   _doc,
   _int,
@@ -135,6 +136,11 @@ const _REMOTE_ONLY: Fields = {
   ),
 };
 
+/** Keys a group takes and a process config does not. */
+const _GROUP_ONLY_HINTS: Record<string, string> = Object.fromEntries(
+  ["waitReady", "readyTimeout", "dependsOn"].map((k) => [k, `"${k}" is a setting of the group`]),
+);
+
 const _TYPE = "Kind of process config.";
 const _LOCAL: _Table = {
   description: "Instances on the machine of the master.",
@@ -144,9 +150,12 @@ const _LOCAL: _Table = {
     ..._SETTINGS,
   },
   required: ["type", "instances"],
-  hints: Object.fromEntries(
-    Object.keys(_REMOTE_ONLY).map((k) => [k, `"${k}" is only for processes of type "remote"`]),
-  ),
+  hints: {
+    ...Object.fromEntries(
+      Object.keys(_REMOTE_ONLY).map((k) => [k, `"${k}" is only for processes of type "remote"`]),
+    ),
+    ..._GROUP_ONLY_HINTS,
+  },
 };
 const _REMOTE: _Table = {
   description: "Instances on remote hosts, reached with OpenSSH.",
@@ -157,6 +166,7 @@ const _REMOTE: _Table = {
     ..._REMOTE_ONLY,
   },
   required: ["type", "hosts", "instances"],
+  hints: _GROUP_ONLY_HINTS,
 };
 
 /** A process config: local or remote, told apart by `type`. */
@@ -207,15 +217,35 @@ function _utf8Length(s: string): number {
   return n;
 }
 
+/** Seconds a `waitReady` instance has to say it is ready, when `readyTimeout` is not set. */
+export const READY_TIMEOUT = 30;
+
+const _NAME_PATTERN = `^[^${_CONTROL}]+$`;
+const _NAME_WHAT =
+  "must not contain control characters (newline, tab, escape…); use printable characters only";
+const _DEPENDS = _list(_str("must be a group name", _NAME_PATTERN, _NAME_WHAT), false);
+
+/** dependsOn: a list of group names, each at most once (whether they exist is `_groups`' rule). */
+const _dependsOn: Field = {
+  check: (v, path, issues) => {
+    const names = _DEPENDS.check(v, path, issues);
+    if (!Array.isArray(names)) return undefined;
+    names.forEach((name, i) => {
+      const first = names.indexOf(name);
+      if (name !== undefined && first < i) {
+        issues.fail([...path, i], `listed twice, already at ${_pathText([...path, first])}`, name);
+      }
+    });
+    return names;
+  },
+  schema: { ..._DEPENDS.schema, uniqueItems: true },
+};
+
 const _GROUP: _Table = {
   description: "A group: one command run as many instances.",
   fields: {
     name: _doc(
-      _str(
-        "must be a non-empty string",
-        `^[^${_CONTROL}]+$`,
-        "must not contain control characters (newline, tab, escape…); use printable characters only",
-      ),
+      _str("must be a non-empty string", _NAME_PATTERN, _NAME_WHAT),
       "Unique name of the group, without control characters.",
     ),
     command: _doc(
@@ -226,6 +256,20 @@ const _GROUP: _Table = {
     params: _doc(_params, "JSON params every instance receives."),
     processes: _doc(_list(_process, true), "Where and how many instances run."),
     ..._SETTINGS,
+    waitReady: _doc(
+      { ..._bool, schema: { ..._bool.schema, default: false } },
+      "An instance counts as started only once it printed `@distarch/1 ready`; " +
+        "one that does not within readyTimeout is killed and counts as a failed start.",
+    ),
+    readyTimeout: _doc(
+      { ..._num(0, true), schema: { ..._num(0, true).schema, default: READY_TIMEOUT } },
+      "Seconds a waitReady instance has to say it is ready (> 0).",
+    ),
+    dependsOn: _doc(
+      _dependsOn,
+      "Groups whose every instance must be ready, on every host, before this group starts; " +
+        "they stop after it.",
+    ),
   },
   required: ["name", "command", "processes"],
   hints: Object.fromEntries(

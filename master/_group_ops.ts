@@ -9,7 +9,7 @@ import type { Instance } from "./process.ts";
 
 /** Options of {@linkcode rollingRestart}. */
 export interface RollingRestartOptions {
-  /** Seconds each new run has to become alive before the restart halts. @default {30} */
+  /** Seconds each new run has to become ready and alive before the restart halts. @default {30} */
   aliveTimeout?: number;
   /** Asked before each instance: true ends the restart there (the launcher is stopping). @default {() => false} */
   cancelled?: () => boolean;
@@ -18,9 +18,10 @@ export interface RollingRestartOptions {
 /**
  * Restarts `members` of group `group` one at a time (skipping suspended
  * ones): the next one is stopped only once the new run of the previous one
- * is alive (running and has printed or pinged). Throws when a new run is
- * not alive within `aliveTimeout` seconds, or is done first, leaving the
- * rest untouched.
+ * is ready (it said `@distarch/1 ready`, for a group with `waitReady`) and
+ * alive (running and has printed or pinged). Throws when a new run is not
+ * both within `aliveTimeout` seconds, or is done first, leaving the rest
+ * untouched.
  *
  * @example
  * ```ts ignore
@@ -42,13 +43,16 @@ export async function rollingRestart(
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), aliveTimeout * 1000);
     try {
+      await inst.whenReady(timeout.signal);
       await inst.whenAlive(timeout.signal);
     } catch (cause) {
       throw new Error(
         `rolling restart of group ${
           JSON.stringify(group)
         } halted: ${inst.spec.label} on ${inst.spec.host} ` +
-          `is not alive after ${aliveTimeout} s (state ${inst.state})`,
+          `is not ${
+            inst.spec.waitReady && !inst.ready ? "ready" : "alive"
+          } after ${aliveTimeout} s (state ${inst.state})`,
         { cause },
       );
     } finally {

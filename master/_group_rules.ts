@@ -1,6 +1,7 @@
 /**
  * The rules of the list of groups beyond each group's fields: not empty,
- * unique names, and (optionally) existing command files.
+ * unique names, `dependsOn` naming known groups without a cycle, and
+ * (optionally) existing command files.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { isDenoScript, resolveScript } from "./plan.ts";
 import type { GroupConfig } from "./types.ts";
 import { _Issues, _object, _pathText, _show, type ConfigPath, type Field } from "./_checks.ts";
 import { _DEFS, _ref } from "./_config_fields.ts";
+import { findCycle } from "./_dependencies.ts";
 
 /** Options of {@linkcode validateGroups}. */
 export interface ValidateGroupsOptions {
@@ -56,7 +58,7 @@ export function _groups(
   if (v.length === 0) return issues.fail(root, "must not be empty: there are no groups", v);
   const { fields, required, hints } = _DEFS.group;
   const names = new Map<unknown, number>();
-  return v.map((raw, i) => {
+  const out = v.map((raw, i) => {
     const path = [...root, i];
     const before = issues.list.length;
     const g = _object(raw, path, issues, fields, required, hints);
@@ -70,6 +72,34 @@ export function _groups(
     }
     return g;
   });
+  _checkDependencies(out, root, issues);
+  return out;
+}
+
+/** Every `dependsOn` entry names another group of the list, and they form no cycle. */
+function _checkDependencies(
+  groups: (Record<string, unknown> | undefined)[],
+  root: ConfigPath,
+  issues: _Issues,
+): void {
+  const known = groups.flatMap((g) => typeof g?.name === "string" ? [g.name] : []);
+  const nodes: { name: string; dependsOn: string[] }[] = [];
+  const indexOf = new Map<string, number>();
+  groups.forEach((g, i) => {
+    if (typeof g?.name !== "string") return;
+    const deps = Array.isArray(g.dependsOn) ? g.dependsOn as (string | undefined)[] : [];
+    deps.forEach((d, j) => {
+      if (d === undefined || known.includes(d)) return;
+      const list = known.map((k) => JSON.stringify(k)).join(", ");
+      issues.fail([...root, i, "dependsOn", j], `no group has this name (groups: ${list})`, d);
+    });
+    if (!indexOf.has(g.name)) indexOf.set(g.name, i);
+    nodes.push({ name: g.name, dependsOn: deps.filter((d): d is string => d !== undefined) });
+  });
+  const cycle = findCycle(nodes);
+  if (cycle === undefined) return;
+  const at = [...root, indexOf.get(cycle[0]!)!, "dependsOn"];
+  issues.add(at, `cycle ${cycle.join(" → ")}`, cycle);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Relays one run of an instance's output as log records: splits both streams
  * into lines (a long line into parts), decodes protocol lines (levels, pings,
- * `ended`), tags every record with group, host and instance, and keeps the
+ * `ready`, `ended`), tags every record with group, host and instance, and keeps the
  * last bytes for the message of a crash. Plain lines go to a
  * {@linkcode RawLogger} as bytes, with no string built per line. When the
  * logger is behind ({@linkcode Logger.backpressure}), the output handler returns a
@@ -34,6 +34,10 @@ export class OutputRelay {
   lastSeen: number | undefined;
   /** True once the worker said it ends cleanly (`@distarch/1 ended`). */
   ended = false;
+  /** When the worker first said it is ready (`@distarch/1 ready`), ms since epoch. */
+  readyAt: number | undefined;
+  /** Called once, when the worker first says it is ready. */
+  onReady: (() => void) | undefined;
   readonly #out: LineSplitter;
   readonly #err: LineSplitter;
   #now = 0;
@@ -70,6 +74,12 @@ export class OutputRelay {
         const msg = decodeMessage(line.slice(PREFIX.length));
         if (msg !== undefined) {
           if (msg.t === "ping") return;
+          if (msg.t === "ready") {
+            if (this.readyAt !== undefined) return;
+            this.readyAt = this.#now;
+            this.onReady?.();
+            return;
+          }
           if (msg.t === "ended") {
             this.ended = true;
             return;

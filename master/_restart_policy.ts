@@ -198,7 +198,8 @@ export function decide(
       }
       break;
     case "crashed":
-    case "start-failed": {
+    case "start-failed":
+    case "not-ready": {
       failures++;
       short++;
       const fatal = startError instanceof StartError && startError.fatal;
@@ -215,7 +216,7 @@ export function decide(
           "error",
           `given up after ${plural(failures - 1, "restart")} (${
             plural(failures, "failed run")
-          } in a row; last: ${reason === "crashed" ? exitText : "could not be started"})`,
+          } in a row; last: ${lastText(reason, exitText)})`,
         );
       } else {
         restarts++;
@@ -234,6 +235,12 @@ export function decide(
     logs,
     counters: { restarts, failures, short, timeouts },
   };
+}
+
+/** How a failed run ended, for the `given up` record. */
+function lastText(reason: StopReason, exitText: string): string {
+  if (reason === "crashed") return exitText;
+  return reason === "not-ready" ? "not ready in time" : "could not be started";
 }
 
 /** Why the run ended; logs why it could not be started, when it could not. */

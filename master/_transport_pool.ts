@@ -17,13 +17,18 @@ import type {
 /** Transports made on demand, kept until {@linkcode TransportPool.close}. */
 export class TransportPool {
   readonly #factories: TransportFactories;
-  readonly #context: TransportContext;
+  #context: TransportContext;
   readonly #transports = new Map<string, Promise<Transport>>();
 
   /** Creates an empty pool that makes its transports with `factories`. */
   constructor(factories: TransportFactories, context: TransportContext) {
     this.#factories = factories;
     this.#context = context;
+  }
+
+  /** Seconds a transport's own stops wait after SIGTERM before SIGKILL, for transports made from now on. */
+  set gracePeriod(seconds: number) {
+    this.#context = { ...this.#context, gracePeriod: seconds };
   }
 
   /**
@@ -45,6 +50,14 @@ export class TransportPool {
       t.catch(() => this.#transports.delete(target.key));
     }
     return t;
+  }
+
+  /** Closes the transports no target of `used` needs any more (after a reload). */
+  async release(used: Iterable<Target>): Promise<void> {
+    const keep = new Set([...used].map((t) => t.key));
+    const gone = [...this.#transports].filter(([key]) => !keep.has(key));
+    for (const [key] of gone) this.#transports.delete(key);
+    await Promise.all(gone.map(([, t]) => t.then((x) => x.close()).catch(() => {})));
   }
 
   /** Closes every transport (errors ignored) and empties the pool. */

@@ -87,6 +87,9 @@ const FULL_GROUP = {
   timeout: 12.5,
   env: { _X: "", Y2: "v" },
   permissions: ["--allow-read", "--deny-env=SECRET", "-A", "--allow-all"],
+  waitReady: true,
+  readyTimeout: 5,
+  dependsOn: [],
 };
 const FULL_OPTIONS = {
   timeout: 30,

@@ -31,6 +31,13 @@ export interface InstanceInfo
   /** When it last printed anything (ms since epoch). */
   lastSeen?: number;
   /**
+   * True while its current run is ready: it said `@distarch/1 ready` (a
+   * group with `waitReady`), or simply started (a group without).
+   */
+  ready: boolean;
+  /** When the current run became ready (ms since epoch). */
+  readyAt?: number;
+  /**
    * How many times it was started again after a failed run (a crash, a hang,
    * a failed start); suspend/resume, rolling restarts, `restart: "always"`
    * after a clean end and reconnections after a lost link do not count.
@@ -56,7 +63,9 @@ export type StopReason =
   | "stopped" // the launcher stopped it
   | "suspended" // its group was suspended
   | "lost" // the link to its host was lost
-  | "start-failed"; // it could not be started
+  | "start-failed" // it could not be started
+  | "not-ready" // waitReady: it did not say ready within readyTimeout, killed (a failed start)
+  | "dependency"; // never started: a group it depends on gave up
 
 /** An event of the launcher. */
 export type LauncherEvent =
@@ -66,6 +75,7 @@ export type LauncherEvent =
   | { kind: "launcherStopped" }
   | { kind: "processCreated"; instance: InstanceInfo }
   | { kind: "processStarted"; instance: InstanceInfo; pid: number }
+  | { kind: "processReady"; instance: InstanceInfo; after: number }
   | { kind: "processTimedOut"; instance: InstanceInfo; silentFor: number }
   | {
     kind: "processStopped";

@@ -12,6 +12,10 @@ import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
 import { type InstanceSpec, plan, rescale } from "./plan.ts";
 import { Instance } from "./process.ts";
+import { stopLevels } from "./_dependencies.ts";
+import { StartGates } from "./_gates.ts";
+import { planReload, rekey, slotKey } from "./_apply.ts";
+import { type ApplyOptions, type ApplyReport, optionChanges, reportLines } from "./reload.ts";
 import { rollingRestart } from "./_group_ops.ts";
 import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
@@ -77,6 +81,19 @@ export class Launcher {
   readonly #handleSignals: boolean;
   readonly #cwd: string;
   #instances: Instance[] = [];
+  /** The validated groups being run (the last reload's, after one). */
+  #groups: GroupConfig[] = [];
+  /** The highest id handed out so far: new instances get higher ones. */
+  #lastId = 0;
+  /** Reloads so far: each one's new slots (and SSH sessions) are its own. */
+  #generation = 0;
+  /** The reload being applied, if any: the next one waits for it. */
+  #applying: Promise<unknown> = Promise.resolve();
+  readonly #gates: StartGates = new StartGates(
+    () => this.#instances,
+    (message) => this.#log("notice", message),
+    () => this.#stopping !== undefined,
+  );
   /** Per group, in config order: per slot, the spec new instances of the slot are made from. */
   #slots = new Map<string, Map<string, InstanceSpec>>();
   #settings: SupervisorSettings | undefined;
@@ -145,6 +162,9 @@ export class Launcher {
     this.#reason = "finished";
     this.#signal = undefined;
     this.#suspended = new Set(o.service ? groups.map((g) => g.name) : []);
+    this.#groups = groups;
+    this.#lastId = specs.length;
+    this.#gates.setGroups(groups);
     this.#slots = new Map(groups.map((g) => [g.name, new Map()]));
     for (const spec of specs) {
       const slots = this.#slots.get(spec.group)!;
@@ -170,10 +190,12 @@ export class Launcher {
       );
       emit(this.#events, { kind: "launcherStarting", instances: specs.length });
       tick = setInterval(() => this.#check(started), o.checkInterval * 1000);
-      for (const inst of instances) {
-        if (this.#stopping !== undefined) await inst.stop("stopped");
-        else if (this.#suspended.has(inst.spec.group)) await inst.stop("suspended");
-        else inst.start();
+      for (const name of this.groupNames()) {
+        const members = instances.filter((i) => i.spec.group === name);
+        if (this.#stopping !== undefined) await Promise.all(members.map((i) => i.stop("stopped")));
+        else if (this.#suspended.has(name)) {
+          await Promise.all(members.map((i) => i.stop("suspended")));
+        } else this.#gates.admit(name, members); // dependsOn: held until its groups are ready
       }
       this.#ready.resolve();
       emit(this.#events, { kind: "launcherStarted" });
@@ -208,7 +230,28 @@ export class Launcher {
 
   async #instance(spec: InstanceSpec, settings: SupervisorSettings): Promise<Instance> {
     const transport = await this.#transports.for(spec.target);
-    return new Instance(spec, transport, this.#logger, this.#events, settings);
+    const inst = new Instance(spec, transport, this.#logger, this.#events, settings);
+    inst.onChange = () => this.#gates.pump();
+    this.#lastId = Math.max(this.#lastId, spec.id);
+    return inst;
+  }
+
+  /**
+   * Runs `action` on `instances` group by group, dependents first, each
+   * level once the one before it is done (groups no longer configured last).
+   */
+  async #inStopOrder(
+    instances: readonly Instance[],
+    action: (i: Instance) => Promise<void>,
+    groups: readonly GroupConfig[] = this.#groups,
+  ): Promise<void> {
+    const levels = stopLevels(groups);
+    const known = new Set(levels.flat());
+    levels.push([...new Set(instances.map((i) => i.spec.group).filter((g) => !known.has(g)))]);
+    for (const level of levels) {
+      const names = new Set(level);
+      await Promise.all(instances.filter((i) => names.has(i.spec.group)).map(action));
+    }
   }
 
   #check(started: number): void {
@@ -246,9 +289,10 @@ export class Launcher {
       if (this.#reason === "finished") this.#reason = "stopped";
       this.#log("info", "stopping every instance");
       // instances are still being set up when stop() comes right after run(): wait for them
+      // dependents first: a group stops once every group that depends on it is gone
       this.#stopping = this.#ready.promise.then(() =>
-        Promise.all(this.#instances.map((i) => i.stop("stopped")))
-      ).then(() => {});
+        this.#inStopOrder(this.#instances, (i) => i.stop("stopped"))
+      );
       this.#wake?.();
     }
     return this.#stopping.then(() => this.#done).then(() => {});
@@ -273,18 +317,23 @@ export class Launcher {
   resumeGroup(name: string): number {
     const members = this.#members(name);
     this.#suspended.delete(name);
-    const suspended = members.filter((i) => i.state === "suspended");
+    // suspended ones, and those a dependency that gave up kept from starting
+    const suspended = members.filter((i) =>
+      i.state === "suspended" || (i.state === "failed" && i.info().lastReason === "dependency")
+    );
     if (suspended.length > 0) {
       this.#log("notice", `resuming group ${JSON.stringify(name)}`);
-      for (const i of suspended) i.start();
+      this.#gates.admit(name, suspended); // dependsOn: held until its groups are ready
     }
     this.#wake?.();
     return suspended.length;
   }
 
-  /** Suspends every group. */
+  /** Suspends every group, dependents first. */
   async suspendAll(options: { force?: boolean } = {}): Promise<void> {
-    await Promise.all(this.groupNames().map((g) => this.suspendGroup(g, options)));
+    for (const level of stopLevels(this.#groups)) {
+      await Promise.all(level.map((g) => this.suspendGroup(g, options)));
+    }
   }
 
   /** Resumes every group; returns how many instances were started. */
@@ -318,10 +367,19 @@ export class Launcher {
     const members = this.#members(name);
     const settings = this.#settings;
     if (settings === undefined) throw new Error("the launcher is not running");
-    const { added: specs, removed } = rescale(this.#slots.get(name)!, members, {
+    // after a halted reload, some instances still carry the slot of the config before it
+    const templates = this.#slots.get(name)!;
+    const slotOf = new Map([...templates.keys()].map((slot) => [slotKey(slot), slot]));
+    const tagged = members.map((inst) => ({
+      inst,
+      spec: { ...inst.spec, slot: slotOf.get(slotKey(inst.spec.slot)) ?? inst.spec.slot },
+    }));
+    const rescaled = rescale(templates, tagged.filter((t) => templates.has(t.spec.slot)), {
       instancesPerHost,
-      lastId: Math.max(0, ...this.#instances.map((i) => i.spec.id)),
+      lastId: this.#lastId,
     });
+    const specs = rescaled.added;
+    const removed = rescaled.removed.map((t) => t.inst);
     const localAdded = specs.filter((s) => s.target.type === "local").length;
     const problem = capacityProblem(readCapacity(), localAdded);
     if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);
@@ -339,25 +397,25 @@ export class Launcher {
     try {
       this.#instances.push(...added);
       const suspended = this.#suspended.has(name);
-      for (const inst of added) {
-        if (suspended) await inst.stop("suspended");
-        else inst.start();
-      }
+      if (suspended) await Promise.all(added.map((i) => i.stop("suspended")));
+      else this.#gates.admit(name, added);
       await Promise.all(removed.map((i) => i.stop("stopped")));
       this.#instances = this.#instances.filter((i) => !removed.includes(i));
       const groupCount = this.#slots.get(name)!.size * instancesPerHost;
       for (const inst of members) if (!removed.includes(inst)) inst.regroup(groupCount);
     } finally {
       this.#ops--;
+      this.#gates.pump(); // instances left the fleet: a group waiting on them may go
       this.#wake?.();
     }
   }
 
   /**
    * Restarts a group one instance at a time: the next one is stopped only
-   * once the new one is alive (running and has printed or pinged). Throws
-   * when a new instance is not alive within `aliveTimeout` seconds, leaving
-   * the rest untouched.
+   * once the new one is ready (for a group with `waitReady`: it said
+   * `@distarch/1 ready`) and alive (running and has printed or pinged).
+   * Throws when a new instance is not both within `aliveTimeout` seconds,
+   * leaving the rest untouched.
    */
   async restartGroup(name: string, options: { aliveTimeout?: number } = {}): Promise<void> {
     const { aliveTimeout = 30 } = options;
@@ -401,6 +459,102 @@ export class Launcher {
       this.#ops--;
       this.#wake?.();
     }
+  }
+
+  /**
+   * Applies a new config to the running launcher without restarting it
+   * (a live reload; see the README's "Live reload" for what counts as
+   * changed). Validates first: throws the same `ConfigError` as
+   * {@linkcode Launcher.run} and changes nothing when `groups` or
+   * `options.options` are invalid (a `RangeError` when this system cannot
+   * hold the new local instances). Then stops removed groups (dependents
+   * first), rescales, starts added groups (respecting `dependsOn`) and
+   * replaces changed instances, rolling by default; resolves with what it
+   * did, once every replacement is done (or halted: the group's report says
+   * why in `halted`). Unchanged instances are not touched;
+   * new ones get ids no instance held before. A call made while another one
+   * is applied waits for it, and is planned against what it left.
+   *
+   * @example
+   * ```ts ignore
+   * const report = await launcher.apply([...groups, { name: "extra", command: "w.sh",
+   *   processes: [{ type: "local", instances: 2 }] }]);
+   * console.log(reportLines(report).join("\n")); // "…\nextra: added"
+   * ```
+   */
+  apply(groups: readonly GroupConfig[], options: ApplyOptions = {}): Promise<ApplyReport> {
+    // one reload at a time: each is planned against what the one before it left
+    const next = this.#applying.then(() => this.#apply(groups, options));
+    this.#applying = next.catch(() => {});
+    return next;
+  }
+
+  async #apply(groups: readonly GroupConfig[], options: ApplyOptions): Promise<ApplyReport> {
+    const { mode = "rolling", options: launch = {}, cwd = this.#cwd } = options;
+    const settings = this.#settings;
+    if (!this.#running || settings === undefined) throw new Error("the launcher is not running");
+    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
+    const valid = validateGroups(groups, { cwd });
+    const given = validateLaunchOptions(launch, []);
+    await this.#ready.promise; // right after run(), its instances are still being set up
+    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
+    const { applied, ignored } = optionChanges(this.#options, given);
+    const timeout = given.timeout ?? this.#options.timeout;
+    const generation = ++this.#generation;
+    const fresh = plan(valid, { timeout, cwd }).map((s) => rekey(s, generation));
+    const work = planReload(this.#groups, valid, fresh, this.#slots, mode);
+    const problem = capacityProblem(readCapacity(), work.localStarts);
+    if (problem !== undefined) throw new RangeError(`cannot reload: ${problem}`);
+    // from here on, the fleet changes
+    for (const key of applied) Object.assign(this.#options, { [key]: given[key] });
+    Object.assign(settings, supervisorSettings(this.#options));
+    this.#transports.gracePeriod = this.#options.gracePeriod;
+    const before = this.#groups;
+    this.#groups = valid;
+    this.#slots = work.slots;
+    this.#gates.setGroups(valid);
+    for (const name of [...this.#suspended]) {
+      if (!work.slots.has(name)) this.#suspended.delete(name);
+    }
+    this.#ops++;
+    try {
+      await work.run({
+        instances: () => this.#instances,
+        nextId: () => ++this.#lastId,
+        stopInOrder: (instances) => this.#inStopOrder(instances, (i) => i.stop("stopped"), before),
+        spawn: async (spec, after) => {
+          const inst = await this.#instance(spec, settings);
+          const at = after === undefined ? -1 : this.#instances.indexOf(after);
+          if (at < 0) this.#instances.push(inst);
+          else this.#instances.splice(at + 1, 0, inst);
+          return inst;
+        },
+        drop: (gone) => {
+          const set = new Set(gone);
+          this.#instances = this.#instances.filter((i) => !set.has(i));
+        },
+        admit: async (group, members) => {
+          if (this.#stopping !== undefined) {
+            await Promise.all(members.map((i) => i.stop("stopped"))); // made after stop() began
+          } else if (this.#suspended.has(group)) {
+            await Promise.all(members.map((i) => i.stop("suspended")));
+          } else this.#gates.admit(group, members);
+        },
+        stopping: () => this.#stopping !== undefined,
+        graceMs: () => settings.graceMs,
+      });
+      await this.#transports.release([
+        ...this.#instances.map((i) => i.spec.target),
+        ...[...this.#slots.values()].flatMap((m) => [...m.values()].map((t) => t.target)),
+      ]);
+    } finally {
+      this.#ops--;
+      this.#gates.pump(); // instances left the fleet: a group waiting on them may go
+      this.#wake?.();
+    }
+    const report: ApplyReport = { groups: work.reports, options: applied, ignored };
+    for (const line of reportLines(report)) this.#log("notice", `reload: ${line}`);
+    return report;
   }
 
   /** Names of the groups being run (also those scaled to 0), in config order. */

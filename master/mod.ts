@@ -81,6 +81,8 @@ export { LocalTransport } from "./transports/local.ts";
 export { argvFor, denoRuntime } from "./transports/_argv.ts";
 export { spawnProcess } from "../_shared/spawn.ts";
 export type { SpawnOptions } from "../_shared/spawn.ts";
+export { reportLines } from "./reload.ts";
+export type { ApplyOptions, ApplyReport, GroupReport, ReplaceMode } from "./reload.ts";
 export type {
   GroupConfig,
   LaunchOptions,

@@ -17,6 +17,7 @@
  */
 
 import type { WorkerContext } from "../protocol/worker.ts";
+import { READY_TIMEOUT } from "./_config_fields.ts";
 import type { GroupConfig, ProcessConfig } from "./types.ts";
 
 /** How an instance's program is made. Transports turn it into an argv. */
@@ -87,6 +88,10 @@ export interface InstanceSpec {
   priority?: number;
   /** Seconds of silence before it counts as hung; 0 = never. */
   timeout: number;
+  /** Ready only once it says `@distarch/1 ready` (its group's `waitReady`). */
+  waitReady: boolean;
+  /** Seconds a `waitReady` instance has to say it is ready. */
+  readyTimeout: number;
   /** The first line written to its stdin. */
   context: WorkerContext;
 }
@@ -231,6 +236,8 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
           env: { ...userEnv, DISTARCH_PROTOCOL: "1" },
           ...(priority !== undefined ? { priority } : {}),
           timeout,
+          waitReady: g.waitReady ?? false,
+          readyTimeout: g.readyTimeout ?? READY_TIMEOUT,
           context: {
             v: 1,
             id: 0,

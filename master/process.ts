@@ -1,7 +1,8 @@
 /**
  * One supervised instance: starts it through its transport, relays its
- * output as log records, watches its liveness, restarts it by policy with
- * backoff, and stops it (SIGTERM, grace, SIGKILL to its process group).
+ * output as log records, watches its liveness and readiness, restarts it by
+ * policy with backoff, and stops it (SIGTERM, grace, SIGKILL to its process
+ * group).
  *
  * @module
  */
@@ -22,11 +23,14 @@ import type { Logger, LogRecord } from "./types.ts";
 import { hungFor } from "./_liveness.ts";
 import { Waiters } from "./_waiters.ts";
 import { decide, NO_RUNS, type RestartCounters } from "./_restart_policy.ts";
+import { readyAt } from "./_readiness.ts";
 import type { SupervisorSettings } from "./_settings.ts";
 
 /** One instance under supervision. */
 export class Instance {
   #spec: InstanceSpec;
+  /** Called when it becomes ready or done: the launcher's start gates ask again then. */
+  onChange: (() => void) | undefined;
   readonly #transport: Transport;
   readonly #logger: Logger;
   readonly #events: EventHandlers;
@@ -46,6 +50,10 @@ export class Instance {
   #loop: Promise<void> = Promise.resolve();
   readonly #doneWaiters = new Waiters();
   readonly #aliveWaiters = new Waiters();
+  readonly #readyWaiters = new Waiters();
+  #saidReadyAt: number | undefined; // when the current run said `@distarch/1 ready`
+  #toldReady = false; // processReady was emitted for the current run
+  #readyTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Creates the instance (it does not start). */
   constructor(
@@ -65,6 +73,14 @@ export class Instance {
   /** What it runs: ids, host, command, context. */
   get spec(): InstanceSpec {
     return this.#spec;
+  }
+
+  /**
+   * A reload may replace the spec with a copy whose supervision settings
+   * (`timeout`, `waitReady`, `readyTimeout`) differ; what it runs stays.
+   */
+  set spec(spec: InstanceSpec) {
+    this.#spec = spec;
   }
 
   /**
@@ -117,6 +133,34 @@ export class Instance {
     return new Error(`${s.label} on ${s.host} is done (state ${this.#state}) and not alive`);
   }
 
+  /** When the current run became ready (see {@linkcode readyAt}), while it runs. */
+  get #readyAt(): number | undefined {
+    if (this.#state !== "running" && this.#state !== "stopping") return undefined;
+    const { waitReady, readyTimeout } = this.spec;
+    return readyAt({ waitReady, readyTimeoutMs: readyTimeout * 1000 }, {
+      ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
+      ...(this.#saidReadyAt !== undefined ? { saidReadyAt: this.#saidReadyAt } : {}),
+    });
+  }
+
+  /**
+   * True while the current run is ready: running, and it said
+   * `@distarch/1 ready` (`waitReady`) or simply started (without).
+   */
+  get ready(): boolean {
+    return this.#state === "running" && this.#readyAt !== undefined;
+  }
+
+  /**
+   * Resolves once {@linkcode Instance.ready} is true, through restarts.
+   * Rejects when the instance is done first, or with `signal`'s reason.
+   */
+  whenReady(signal?: AbortSignal): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (this.done) return Promise.reject(this.#notAlive());
+    return this.#readyWaiters.wait(signal);
+  }
+
   /** True when it will not run again unless resumed. */
   get done(): boolean {
     const s = this.#state;
@@ -139,6 +183,8 @@ export class Instance {
       ...(this.#lastSeen !== undefined ? { lastSeen: this.#lastSeen } : {}),
       restarts: this.#counters.restarts,
       runs: this.#runs,
+      ready: this.ready,
+      ...(this.#readyAt !== undefined && this.ready ? { readyAt: this.#readyAt } : {}),
       ...(this.#lastReason !== undefined ? { lastReason: this.#lastReason } : {}),
     };
   }
@@ -147,6 +193,30 @@ export class Instance {
   whenDone(): Promise<void> {
     if (this.done && this.#running === undefined) return Promise.resolve();
     return this.#doneWaiters.wait();
+  }
+
+  /**
+   * Marks it `pending` without starting it: it waits for the groups it
+   * depends on (the launcher starts it, or {@linkcode Instance.block}s it).
+   */
+  hold(): void {
+    if (this.done || this.#state === "pending") this.#state = "pending";
+  }
+
+  /** A held instance that will not start: a group it depends on gave up. */
+  block(message: string): void {
+    if (this.#state !== "pending") return;
+    this.#log("error", message);
+    this.#lastReason = "dependency";
+    emit(this.#events, {
+      kind: "processStopped",
+      instance: { ...this.info(), state: "failed", lastReason: "dependency" },
+      reason: "dependency",
+      code: null,
+      signal: null,
+      willRestart: false,
+    });
+    this.#setDone("failed");
   }
 
   /** Starts it (from pending, suspended, ended, stopped or failed). */
@@ -232,7 +302,40 @@ export class Instance {
   #setDone(state: "ended" | "stopped" | "failed" | "suspended"): void {
     this.#state = state;
     this.#tellWaiters();
+    if (this.#readyWaiters.size > 0) this.#readyWaiters.rejectAll(this.#notAlive());
     this.#doneWaiters.resolveAll();
+    this.onChange?.();
+  }
+
+  /** The run is ready (again): log it when it had to say so, tell whoever waits. */
+  #becameReady(): void {
+    const at = this.#readyAt;
+    if (at === undefined || this.#state !== "running" || this.#toldReady) return;
+    this.#toldReady = true;
+    clearTimeout(this.#readyTimer);
+    this.#readyTimer = undefined;
+    const after = at - (this.#startedAt ?? at);
+    if (this.spec.waitReady) this.#log("info", `ready (after ${(after / 1000).toFixed(1)} s)`);
+    emit(this.#events, { kind: "processReady", instance: this.info(), after });
+    this.#readyWaiters.resolveAll();
+    this.onChange?.();
+  }
+
+  /** waitReady: kills the run when it has not said ready within readyTimeout (a failed start). */
+  #armReadyTimer(): void {
+    if (!this.spec.waitReady || this.#saidReadyAt !== undefined) return;
+    const seconds = this.spec.readyTimeout;
+    this.#readyTimer = setTimeout(() => {
+      this.#readyTimer = undefined;
+      if (this.#state !== "running" || this.ready) return;
+      this.#log(
+        "error",
+        `not ready within ${seconds} s (readyTimeout), killing it: a failed start`,
+      );
+      this.#reason ??= "not-ready";
+      this.#state = "stopping";
+      this.#terminate(this.#set.graceMs);
+    }, seconds * 1000);
   }
 
   #log(level: Level, message: string, context?: Record<string, unknown>): void {
@@ -266,6 +369,13 @@ export class Instance {
         this.#set.maxLineBytes,
       );
       this.#relay = relay;
+      this.#saidReadyAt = undefined;
+      this.#toldReady = false;
+      relay.onReady = () => {
+        if (this.#relay !== relay) return;
+        this.#saidReadyAt = relay.readyAt;
+        this.#becameReady(); // before the start is known, it is told once running
+      };
       emit(this.#events, { kind: "processCreated", instance: this.info() });
       let status: ExitStatus | undefined;
       let startError: unknown;
@@ -300,7 +410,11 @@ export class Instance {
             encodeMasterMessage({ v: 1, t: "groupCount", groupCount: this.#spec.groupCount }),
           );
         }
+        this.#becameReady();
+        this.#armReadyTimer();
         status = await running.status;
+        clearTimeout(this.#readyTimer);
+        this.#readyTimer = undefined;
         relay.flush();
         if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
         this.#killTimer = undefined;

@@ -73,6 +73,21 @@ export interface GroupConfig extends Settings {
   params?: Record<string, unknown>;
   /** Where and how many instances run. */
   processes: ProcessConfig[];
+  /**
+   * An instance counts as started only once it said `@distarch/1 ready`
+   * (`h.ready()`); one that does not within `readyTimeout` is killed and
+   * counts as a failed start. Without it, an instance is ready as soon as it
+   * started. @default {false}
+   */
+  waitReady?: boolean;
+  /** Seconds a `waitReady` instance has to say it is ready. @default {30} */
+  readyTimeout?: number;
+  /**
+   * Groups whose every instance, on every host, must be ready before this
+   * group's instances start; they stop after this group. No cycles.
+   * @default {[]}
+   */
+  dependsOn?: string[];
 }
 
 /** When an instance that ended is started again. */

@@ -11,10 +11,13 @@
  * - A plain line is an `info` log record.
  * - A line starting with {@linkcode PREFIX} is a protocol message:
  *   - `@distarch/1 ping`: a sign of life, nothing is logged.
+ *   - `@distarch/1 ready`: the worker is ready to do its work (its group's
+ *     `waitReady` waits for this line; groups that `dependsOn` it start only
+ *     once every instance said it). Saying it more than once is harmless.
  *   - `@distarch/1 ended`: the worker ends cleanly (it will not be restarted).
  *   - `@distarch/1 <level> <message>`: a log record at that level.
  *   - `@distarch/1 {"t":"log","level":"warning","msg":"…","ctx":{…}}`: a log
- *     record with context; `{"t":"ping"}` and `{"t":"ended"}` also work.
+ *     record with context; `{"t":"ping"}`, `{"t":"ready"}` and `{"t":"ended"}` also work.
  *
  * stderr lines are logged at {@linkcode STDERR_LEVEL}.
  *
@@ -68,6 +71,7 @@ export interface WorkerContext {
 /** A decoded worker message. */
 export type WorkerMessage =
   | { t: "ping" }
+  | { t: "ready" }
   | { t: "ended" }
   | { t: "log"; level: Level; msg: string; ctx?: Record<string, unknown> };
 
@@ -91,6 +95,7 @@ export function isLevel(value: unknown): value is Level {
  */
 export function decodeMessage(body: string): WorkerMessage | undefined {
   if (body === "ping") return { t: "ping" };
+  if (body === "ready") return { t: "ready" };
   if (body === "ended") return { t: "ended" };
   if (body.startsWith("{")) {
     let v: unknown;
@@ -101,7 +106,7 @@ export function decodeMessage(body: string): WorkerMessage | undefined {
     }
     if (typeof v !== "object" || v === null) return undefined;
     const o = v as Record<string, unknown>;
-    if (o.t === "ping" || o.t === "ended") return { t: o.t };
+    if (o.t === "ping" || o.t === "ready" || o.t === "ended") return { t: o.t };
     if (o.t === "log" && isLevel(o.level) && typeof o.msg === "string") {
       const ctx = o.ctx;
       if (ctx !== undefined && (typeof ctx !== "object" || ctx === null || Array.isArray(ctx))) {

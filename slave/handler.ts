@@ -100,6 +100,13 @@ export interface HandlerContext {
   /** Tells the master this instance is alive; writes at most one line per ping interval. */
   ping(): void;
   /**
+   * Tells the master this instance is ready to do its work
+   * (`@distarch/1 ready`): a group with `waitReady` counts as started only
+   * then, and groups that depend on it start only once all its instances
+   * said it. Writes the line once; later calls write nothing.
+   */
+  ready(): void;
+  /**
    * Waits `seconds`. Resolves `true` when it slept fully, `false` as soon as a
    * stop is requested (at once if one already was).
    */
@@ -150,6 +157,7 @@ class Context implements HandlerContext {
   readonly #controller = new AbortController();
   readonly #pingGap: number;
   #lastPing = -Infinity;
+  #ready = false;
 
   constructor(context: WorkerContext, pingInterval: number) {
     this.id = context.id;
@@ -207,6 +215,12 @@ class Context implements HandlerContext {
     if (now - this.#lastPing < this.#pingGap) return;
     this.#lastPing = now;
     this.write({ t: "ping" });
+  }
+
+  ready(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    this.write({ t: "ready" });
   }
 
   sleep(seconds: number): Promise<boolean> {

@@ -225,7 +225,7 @@ export function markScope(): { mark: string } & Disposable {
 }
 
 /** Races `run` against a deadline; on timeout, stops the launcher and throws. */
-async function runWithin(
+export async function runWithin(
   launcher: Launcher,
   run: Promise<RunSummary>,
   ms: number,
@@ -543,4 +543,23 @@ export function masterProcess(
       await removeAll(remove);
     },
   };
+}
+
+/**
+ * Runs `body` with a fresh marker, then kills (and reports) anything carrying
+ * it. Also stops `launcher` if the body left it running. (Older style: prefer
+ * {@linkcode startGroups} with `await using`.)
+ */
+export async function withMarker(
+  body: (mark: string) => Promise<void>,
+  launcher?: () => Launcher | undefined,
+): Promise<void> {
+  const mark = marker();
+  try {
+    await body(mark);
+  } finally {
+    const l = launcher?.();
+    if (l !== undefined) await l.stop().catch(() => {});
+    killMarked(mark);
+  }
 }

@@ -65,14 +65,14 @@ Deno.test("--service, resume, suspend, scale, restart and stop act on real proce
   const table = await ctl(sock, "ps");
   assert.match(
     table,
-    /^GROUP\s+HOST\s+ID\s+GROUPID\s+PID\s+STATE\s+CPU\s+MEM\s+UPTIME\s+RESTARTS\s+LAST SEEN\n/,
+    /^GROUP\s+HOST\s+ID\s+GROUPID\s+PID\s+STATE\s+READY\s+CPU\s+MEM\s+UPTIME\s+RESTARTS\s+LAST SEEN\n/,
   );
-  assert.match( // CPU and resident memory of the real process group, as pm2 ls shows them
+  assert.match( // ready, then CPU and resident memory of the real process group, as pm2 ls shows them
     table,
     new RegExp(
       `Workers\\s+localhost\\s+1\\s+1\\s+${
         running[0]!.pid
-      }\\s+running\\s+(-|\\d+\\.\\d%)\\s+\\d+\\.\\d MiB`,
+      }\\s+running\\s+yes\\s+(-|\\d+\\.\\d%)\\s+\\d+\\.\\d MiB`,
     ),
   );
   assert.match(table, /Others\s+localhost\s+3\s+1\s+-\s+suspended/);

@@ -54,9 +54,9 @@ Deno.test({
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
           const shown =
-            /^First Group\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s+(-|\d+\.\d%)\s+(-|\d+(\.\d)? [KMG]?i?B)\s*$/m
+            /^First Group\s+3\s+3\s+0\s+0\s+0\s+0\s+0\s+0\s+(-|\d+\.\d%)\s+(-|\d+(\.\d)? [KMG]?i?B)\s*$/m
               .test(s) &&
-            /^Second Group\s+2\s+0/m.test(s) && s.includes("] ready");
+            /^Second Group\s+2\s+2\s+0/m.test(s) && s.includes("] ready");
           return shown ? s : undefined;
         },
         15_000,
@@ -66,7 +66,7 @@ Deno.test({
       assert.match(lines[0]!, /^distarch · up \d+s · 5 instances · control /);
       assert.match(
         lines[1]!,
-        /^GROUP\s+RUNNING\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE\s+CPU\s+MEM$/,
+        /^GROUP\s+RUNNING\s+READY\s+STARTING\s+RESTARTING\s+STOPPING\s+FAILED\s+SUSPENDED\s+DONE\s+CPU\s+MEM$/,
       );
       assert.ok(lines[4]!.startsWith("───"), lines[4]);
       assert.ok(lines.slice(5).some((l) => l.includes("started (pid")), screen);
@@ -76,7 +76,7 @@ Deno.test({
       await waitFor(
         async () => {
           const s = await tmux(server, "capture-pane", "-p");
-          return /^Second Group\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s+(-|\d+\.\d%)\s+(-|\d+(\.\d)? [KMG]?i?B)\s*$/m
+          return /^Second Group\s+0\s+0\s+0\s+0\s+0\s+0\s+2\s+0\s+(-|\d+\.\d%)\s+(-|\d+(\.\d)? [KMG]?i?B)\s*$/m
             .test(s.split("\n")[3] ?? "");
         },
         8000,
@@ -95,7 +95,7 @@ Deno.test({
       assert.match(end, /exit=0/);
       assert.match(
         end,
-        /First Group\s+0\s+0\s+0\s+0\s+0\s+0\s+3/,
+        /First Group\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+3/,
         "the final summary stays on screen",
       );
       await assertNoneLeft(mark);

@@ -82,6 +82,7 @@ Deno.test("metrics: label values with quotes, backslashes and newlines are escap
     state: "stopped",
     restarts: 2,
     runs: 3,
+    ready: false,
   };
   const text = metricsText([info], [{ group: 'a"b\\c\nd', level: "info", n: 5 }]);
   assert.match(

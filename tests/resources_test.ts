@@ -15,6 +15,7 @@ function info(id: number, pid: number, extra: Partial<InstanceInfo> = {}): Insta
     pid,
     restarts: 0,
     runs: 1,
+    ready: true,
     ...extra,
   };
 }

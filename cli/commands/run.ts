@@ -13,6 +13,10 @@ import type { LaunchOptions } from "../../master/types.ts";
 import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { controlHandler, stopReport } from "../control_api.ts";
+import { ConfigFileError } from "../config_file.ts";
+import { Reloader } from "../_reloader.ts";
+import { reportLines } from "../../master/reload.ts";
+import type { Logger } from "../../master/types.ts";
 import { ControlServer } from "../control_server.ts";
 import { configDir, loadConfigFile } from "./_load.ts";
 import { LiveView } from "../live.ts";
@@ -81,6 +85,7 @@ export async function runCommand(args: string[]): Promise<number> {
     throw e;
   }
 
+  const reloader = new Reloader(launcher, file, overrides);
   const startedAt = Date.now();
   const done = Promise.withResolvers<RunSummary>();
   done.promise.catch(() => {});
@@ -89,7 +94,7 @@ export async function runCommand(args: string[]): Promise<number> {
   try {
     server = await ControlServer.listen(
       path,
-      controlHandler({ launcher, ring, done: done.promise, startedAt, logger }),
+      controlHandler({ launcher, ring, done: done.promise, startedAt, logger, reloader }),
     );
   } catch (e) {
     out?.close();
@@ -121,6 +126,7 @@ export async function runCommand(args: string[]): Promise<number> {
     })
     : undefined;
   let summary: RunSummary;
+  const removeHup = onSighup(() => reloadOnSignal(reloader, file, logger));
   try {
     summary = await launcher.run(config.groups);
     done.resolve(summary);
@@ -128,6 +134,7 @@ export async function runCommand(args: string[]): Promise<number> {
     done.reject(e);
     throw e;
   } finally {
+    removeHup();
     await sink.flush();
     live?.close();
     launcher.sampler[Symbol.dispose]();
@@ -137,6 +144,32 @@ export async function runCommand(args: string[]): Promise<number> {
     out?.close();
   }
   return exitCode(summary, lostLines(sink));
+}
+
+/** Calls `reload` on each SIGHUP; returns the function that stops listening. */
+function onSighup(reload: () => void): () => void {
+  try {
+    Deno.addSignalListener("SIGHUP", reload);
+  } catch {
+    return () => {}; // no SIGHUP on this platform
+  }
+  return () => Deno.removeSignalListener("SIGHUP", reload);
+}
+
+/** SIGHUP: reloads the master's file, logging the report (or why nothing changed). */
+function reloadOnSignal(reloader: Reloader, file: string, logger: Logger): void {
+  const log = (level: "notice" | "error", message: string) =>
+    logger.log({ level, message, time: Date.now() });
+  log("notice", `SIGHUP: reloading ${file}`);
+  reloader.reload().then(
+    (report) => {
+      for (const line of reportLines(report)) log("notice", `reload: ${line}`);
+    },
+    (e) => {
+      const why = e instanceof ConfigFileError ? e.message : String(e);
+      log("error", `reload of ${file} refused, nothing changed:\n${why}`);
+    },
+  );
 }
 
 /** What the log lost, as a sentence (undefined when nothing was lost). */
