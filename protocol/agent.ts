@@ -93,6 +93,8 @@ export type AgentEvent =
     replay?: number;
     /** On a re-attached link: frames not acknowledged that the bounded buffer dropped. */
     dropped?: number;
+    /** On a re-attached link: the output among the dropped frames, by instance. */
+    lost?: { key: number; chunks: number; bytes: number }[];
   }
   | { t: "started"; key: number; pid: number }
   | {

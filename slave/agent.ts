@@ -263,6 +263,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
         adopted,
         replay: r.frames.length,
         dropped: r.dropped,
+        ...(r.lost.length > 0 ? { lost: r.lost } : {}),
       }));
       for (const frame of r.frames) out.push(frame);
     }
@@ -291,6 +292,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     const previous = link;
     link = undefined;
     previous?.close?.();
+    replay.detach();
     detached = { since: Date.now(), why: reason };
   }
 

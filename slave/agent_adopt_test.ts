@@ -94,7 +94,10 @@ const line = (cmd: AgentCommand | Record<string, unknown>) =>
   encoder.encode(JSON.stringify(cmd) + "\n");
 
 /** An agent with an adopt window of `adopt` ms, told the secret, running one counting instance. */
-async function adoptingAgent(adopt: number) {
+async function adoptingAgent(
+  adopt: number,
+  script = 'i=0; while :; do echo "n $i"; i=$((i+1)); sleep 0.05; done',
+) {
   const cache = await Deno.makeTempDir({ prefix: "distarch-adopt-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -113,9 +116,9 @@ async function adoptingAgent(adopt: number) {
   const first = new Link(child.stdout);
   const w = child.stdin.getWriter();
   await w.write(line({ t: "hello", secret: SECRET }));
-  const count = 'i=0; while :; do echo "n $i"; i=$((i+1)); sleep 0.05; done';
+  const env = { FLAG: `${cache}/flag` };
   await w.write(
-    line({ t: "start", key: 3, spec: { argv: ["sh", "-c", count], env: {}, stdinLine: "{}\n" } }),
+    line({ t: "start", key: 3, spec: { argv: ["sh", "-c", script], env, stdinLine: "{}\n" } }),
   );
   await until("10 lines", () => (first.output.get(3) ?? "").split("\n").length > 10);
   const pid = first.event("started")!.pid;
@@ -201,6 +204,43 @@ Deno.test("agent: with nobody re-attaching, it stops its instances when the wind
   assert(ms < 1000 + 300 + 5000, `exited ${ms} ms after the link was lost`);
   assert(!alive(agent.pid), "the instance is stopped");
   assert(!exists(agent.path), "the socket is removed");
+});
+
+Deno.test("agent: output past its buffer while no link is up is dropped oldest first, and counted", async () => {
+  // 10 numbered lines, then (once the link is gone) 20 MB, then "end"
+  const script = 'for i in 0 1 2 3 4 5 6 7 8 9 10; do echo "n $i"; done; ' +
+    'while [ ! -f "$FLAG" ]; do sleep 0.05; done; ' +
+    "head -c 20000000 /dev/zero | tr '\\0' x | fold -w 99; echo end; : > \"$FLAG.done\"; sleep 60";
+  await using agent = await adoptingAgent(20_000, script);
+  await agent.closeLink();
+  await new Promise((r) => setTimeout(r, 500));
+  const ack = agent.first.frames;
+  await Deno.writeTextFile(`${agent.cache}/flag`, "");
+  const odd = await dial(agent.path, { t: "wait" });
+  await odd.link.done;
+  assert(odd.link.head.includes("must be an attach command"), odd.link.head);
+  // the flood went to the buffer as fast as sh made it; attach once it is over
+  await until("the flood is over", () => exists(`${agent.cache}/flag.done`), 30_000);
+  const again = await dial(agent.path, {
+    t: "attach",
+    v: AGENT_PROTOCOL_VERSION,
+    secret: SECRET,
+    ack,
+  });
+  await until("end", () => (again.link.output.get(3) ?? "").endsWith("end\n"), 20_000);
+  const ready = again.link.event("ready")!;
+  assert((ready.dropped ?? 0) > 0, `dropped ${ready.dropped}`);
+  assertEquals(ready.lost?.map((l) => l.key), [3]);
+  const kept = (again.link.output.get(3) ?? "").length;
+  assert(kept <= 8 * 1024 * 1024 + 100_000, `${kept} bytes replayed: over the bound`);
+  // 20 MB folded into lines of 99 (202,020 newlines), then "end\n": every byte kept or counted
+  assertEquals(
+    kept + ready.lost![0]!.bytes,
+    20_000_000 + 202_020 + 4,
+    `kept ${kept} + dropped ${JSON.stringify(ready.lost)} = all; ${ready.dropped} frames`,
+  );
+  await again.w.write(line({ t: "bye" }));
+  await agent.child.status;
 });
 
 function exists(path: string): boolean {

@@ -264,6 +264,16 @@ export class AgentSession {
         if (event.adopted !== undefined) {
           this.#adopted = new Set(event.adopted.map((a) => a.key));
           this.#dropped = event.dropped ?? 0;
+          // said in the instance's own output, where the missing lines were
+          for (const l of event.lost ?? []) {
+            this.#keys.get(l.key)?.onOutput(
+              "stderr",
+              encoder.encode(
+                `\n[distarch: ${l.chunks} chunks (${l.bytes} bytes) of this instance's output were ` +
+                  "dropped while no master was attached: the agent's buffer is bounded]\n",
+              ),
+            );
+          }
           // started by a command whose answer was lost with the old link: nobody waits for it
           for (const a of event.adopted) {
             if (!this.#keys.has(a.key)) this.signal(a.key, "SIGKILL");

@@ -418,7 +418,8 @@ export class SshTransport implements Transport {
           inherit: keys,
         },
       );
-      const timer = setTimeout(() => session.abort("the agent did not answer in 10 s"), 10_000);
+      const wait = Math.max(1000, Math.min(10_000, deadline - Date.now()));
+      const timer = setTimeout(() => session.abort(`the agent did not answer in ${wait} ms`), wait);
       try {
         await session.ready;
       } catch {
