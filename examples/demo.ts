@@ -4,7 +4,8 @@
  * param, "Second Group" 2 instances of script2.ts. It returns when every
  * worker has finished (they end by themselves after about 2 s).
  *
- * Run: `deno task demo`
+ * Run: `deno run -A examples/demo.ts` (the same job as `deno task demo`, which runs
+ * `examples/distarch.yaml` through the CLI).
  *
  * @module
  */

@@ -6,6 +6,7 @@
  */
 
 import type { InstanceSpec } from "./plan.ts";
+import type { InstanceResources } from "./transports/types.ts";
 
 /** Where an instance is in its life. */
 export type InstanceState =
@@ -85,7 +86,9 @@ export type LauncherEvent =
     signal: string | null;
     willRestart: boolean;
   }
-  | { kind: "processSeen"; instance: InstanceInfo; line: string };
+  | { kind: "processSeen"; instance: InstanceInfo; line: string }
+  /** A remote instance's CPU and memory, measured on its host (see `ResourceSampler.report`). */
+  | ({ kind: "processResources" } & InstanceResources);
 
 /** The event of a given kind. */
 export type EventOf<K extends LauncherEvent["kind"]> = Extract<LauncherEvent, { kind: K }>;

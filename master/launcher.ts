@@ -21,7 +21,7 @@ import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
 import { TransportPool } from "./_transport_pool.ts";
 import { DEFAULT_TRANSPORTS } from "./transports/defaults.ts";
-import type { TransportFactories } from "./transports/types.ts";
+import type { InstanceResources, TransportFactories } from "./transports/types.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
 /** Options of a {@linkcode Launcher}. */
@@ -127,7 +127,13 @@ export class Launcher {
     const { gracePeriod, sshLease, adoptWindow } = this.#options;
     this.#transports = new TransportPool(
       { ...DEFAULT_TRANSPORTS, ...transports },
-      { logger: this.#logger, gracePeriod, sshLease, adoptWindow },
+      {
+        logger: this.#logger,
+        gracePeriod,
+        sshLease,
+        adoptWindow,
+        onResources: (r) => this.#emit(r),
+      },
     );
   }
 
@@ -226,6 +232,11 @@ export class Launcher {
     await this.#logger.flush?.();
     const signal = this.#signal;
     return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
+  }
+
+  /** A remote instance's CPU and memory, measured by its host's agent: a `processResources` event. */
+  #emit(usage: InstanceResources): void {
+    emit(this.#events, { kind: "processResources", ...usage });
   }
 
   async #instance(spec: InstanceSpec, settings: SupervisorSettings): Promise<Instance> {

@@ -68,6 +68,7 @@ export { parseListen } from "./http/listen.ts";
 export type { ListenAddress } from "./http/listen.ts";
 export type {
   ExitStatus,
+  InstanceResources,
   OutputHandler,
   RunningInstance,
   Transport,

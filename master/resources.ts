@@ -2,14 +2,15 @@
  * Per-instance CPU and memory: a sampler that reads `/proc` every few
  * seconds and sums, for each local instance, every process of its process
  * group (an instance is the leader of a group of its own, so a worker's
- * children count). Remote instances are measured on their host; their
- * samples come in through {@linkcode ResourceSampler.report}.
+ * children count). Remote instances are measured on their host by its agent;
+ * their samples come in through {@linkcode ResourceSampler.report} (the
+ * launcher's `processResources` events).
  *
  * @module
  */
 
 import type { InstanceInfo } from "./events.ts";
-import { auxv, readProcessGroups, type SystemConstants } from "./_proc.ts";
+import { auxv, readProcessGroups, type SystemConstants } from "../_shared/proc.ts";
 
 /** What one instance uses. */
 export interface ResourceSample {
@@ -37,6 +38,8 @@ const LIVE = new Set(["starting", "running", "stopping"]);
 
 interface Kept extends ResourceSample {
   pid: number;
+  /** Measured elsewhere (reported): this run is not read from `/proc`. */
+  reported: boolean;
 }
 
 /**
@@ -98,31 +101,47 @@ export class ResourceSampler implements Disposable {
     for (const info of this.#instances()) {
       if (info.pid === undefined || !LIVE.has(info.state)) continue;
       live.add(info.id);
-      if (this.#isLocal(info)) groups.set(info.pid, info.id);
+      const kept = this.#samples.get(info.id);
+      const reported = kept !== undefined && kept.reported && kept.pid === info.pid;
+      if (this.#isLocal(info) && !reported) groups.set(info.pid, info.id);
     }
     for (const id of this.#samples.keys()) if (!live.has(id)) this.#samples.delete(id);
     if (groups.size === 0) return;
     const read = readProcessGroups(groups.keys(), this.#proc, this.#system);
-    for (const [pid, g] of read) this.#store(groups.get(pid)!, pid, g.cpuSeconds, g.rss, now);
+    for (const [pid, g] of read) {
+      this.#store(groups.get(pid)!, pid, g.cpuSeconds, g.rss, now, false);
+    }
   }
 
   /**
    * Takes a sample measured elsewhere (a remote agent on its host): the CPU
    * seconds and resident bytes of instance `id`'s process group, run `pid`.
+   * That run is then never read from this machine's `/proc`, whatever its
+   * host is called.
+   *
+   * @example Remote instances measured by their agents: the launcher's `processResources` events
+   * ```ts ignore
+   * import { Launcher } from "./launcher.ts";
+   * import { ResourceSampler } from "./resources.ts";
+   * const launcher: Launcher = new Launcher({
+   *   events: { processResources: (e) => sampler.report(e.id, e.pid, e) },
+   * });
+   * const sampler = new ResourceSampler(() => launcher.list()).start();
+   * ```
    */
   report(
     id: number,
     pid: number,
     sample: { cpuSeconds: number; rss: number; time?: number },
   ): void {
-    this.#store(id, pid, sample.cpuSeconds, sample.rss, sample.time ?? Date.now());
+    this.#store(id, pid, sample.cpuSeconds, sample.rss, sample.time ?? Date.now(), true);
   }
 
   /** The last sample of instance `id`, if it runs and was measured. */
   get(id: number): ResourceSample | undefined {
     const s = this.#samples.get(id);
     if (s === undefined) return undefined;
-    const { pid: _, ...sample } = s;
+    const { pid: _, reported: __, ...sample } = s;
     return sample;
   }
 
@@ -140,9 +159,16 @@ export class ResourceSampler implements Disposable {
     });
   }
 
-  #store(id: number, pid: number, cpuSeconds: number, rss: number, time: number): void {
+  #store(
+    id: number,
+    pid: number,
+    cpuSeconds: number,
+    rss: number,
+    time: number,
+    reported: boolean,
+  ): void {
     const prev = this.#samples.get(id);
-    const next: Kept = { pid, cpuSeconds, rss, time };
+    const next: Kept = { pid, cpuSeconds, rss, time, reported };
     if (prev !== undefined && prev.pid === pid && time > prev.time) {
       const used = cpuSeconds - prev.cpuSeconds;
       next.cpu = Math.max(0, Math.round((used / ((time - prev.time) / 1000)) * 1000) / 10);

@@ -108,7 +108,20 @@ export type AgentEvent =
   | { t: "error"; key: number; message: string }
   /** The agent is stopping every instance and will exit (lease ran out, stdin closed, signal, bye). */
   | { t: "stopping"; reason: string }
-  | { t: "hb" };
+  | { t: "hb" }
+  /**
+   * What the agent's running instances use, measured on its host from
+   * procfs every 2 s while any runs: per instance, its key, its pid (the
+   * leader of its process group) and the CPU seconds (user + system,
+   * children reaped included) and resident bytes of its whole group. `time`
+   * is when, on the agent's clock (ms since epoch). An instance whose group
+   * is already gone is left out. Added within version 1: a master that does
+   * not know `res` ignores it, as it ignores any unknown event.
+   */
+  | { t: "res"; time: number; v: ResourceRow[] };
+
+/** One instance in a `res` event: `[key, pid, cpuSeconds, rss]`. */
+export type ResourceRow = [key: number, pid: number, cpuSeconds: number, rss: number];
 
 /** Encodes one frame. */
 export function encodeFrame(kind: number, key: number, payload: Uint8Array): Uint8Array {

@@ -1,9 +1,11 @@
 /**
  * The host agent: run at the far end of one SSH session as
- * `deno run -A agent.js --lease=<ms> --grace=<ms> --cache=<dir>`. It starts
+ * `deno run -A agent.js --lease=<ms> --grace=<ms> --cache=<dir> [--measure=<ms>]`. It starts
  * the instances the master asks for (with {@linkcode spawnProcess}), relays
  * their output as frames of the agent protocol, obeys signals and forwards
- * further stdin lines to them. In a start
+ * further stdin lines to them; every `measure` ms it sends the CPU seconds
+ * and resident memory of each running instance's process group (a `res`
+ * event, read from procfs). In a start
  * command's argv, `@deno` as the program is this agent's own runtime and a
  * word `@cache/<sha256>/<name>` is that file of the host cache (`--cache`).
  *
@@ -29,6 +31,7 @@
 
 import { delay } from "../_shared/delay.ts";
 import { errorMessage } from "../_shared/errors.ts";
+import { readProcessGroups } from "../_shared/proc.ts";
 import { type RunningInstance, spawnProcess } from "../_shared/spawn.ts";
 import {
   AGENT_MAGIC,
@@ -39,6 +42,7 @@ import {
   encodeFrame,
   FRAME,
   REFUSED_MARK,
+  type ResourceRow,
 } from "../protocol/agent.ts";
 import { BatchWriter, type WriteAll } from "./_agent_out.ts";
 import { ReplayBuffer } from "./_agent_replay.ts";
@@ -56,6 +60,11 @@ export interface AgentOptions {
   grace?: number;
   /** Milliseconds between two `hb` events to the master. @default {min(1500, lease / 4)} */
   heartbeat?: number;
+  /**
+   * Milliseconds between two `res` events (the CPU and memory of the running
+   * instances, from procfs); 0 = never. @default {2000}
+   */
+  measure?: number;
   /** The host cache directory, for `@cache/<sha256>/<name>` words of argv. @default {$HOME/.cache/distarch} */
   cache?: string;
   /** Diagnostics (never the protocol stream). @default {a line on stderr} */
@@ -116,6 +125,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     lease = 10_000,
     grace = 5_000,
     heartbeat = Math.min(1500, lease / 4),
+    measure = 2000,
     cache = `${Deno.env.get("HOME") ?? ""}/.cache/distarch`,
     warn: warnTo = (m: string) => console.error(`distarch agent: ${m}`),
     adopt = 0,
@@ -366,6 +376,27 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     stopped(reason);
   }
 
+  let lastMeasure = Date.now();
+  let measuring = measure > 0;
+  /** One procfs pass over every running instance's process group, sent as a `res` event. */
+  function sendResources(now: number): void {
+    lastMeasure = now;
+    if (running.size === 0) return;
+    const keys = new Map<number, number>(); // pid (group leader) → key
+    for (const [key, r] of running) keys.set(r.instance.pid, key);
+    let read: ReturnType<typeof readProcessGroups>;
+    try {
+      read = readProcessGroups(keys.keys());
+    } catch (error) {
+      measuring = false; // no procfs here (not Linux): the instances go unmeasured
+      warn(`cannot measure the instances: ${errorMessage(error)}`);
+      return;
+    }
+    const v: ResourceRow[] = [];
+    for (const [pid, g] of read) v.push([keys.get(pid)!, pid, g.cpuSeconds, g.rss]);
+    if (v.length > 0) send({ t: "res", time: now, v });
+  }
+
   const onSignal = () => stopAll("the agent got a signal");
   const signals: Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGINT"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
@@ -382,7 +413,12 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       lastBeat = now;
       send({ t: "hb" });
     }
-  }, Math.max(50, Math.min(heartbeat, lease) / 4));
+    // no master to read them while no link is up: not worth a place in the replay buffer
+    const attached = link !== undefined;
+    if (measuring && attached && stopReason === undefined && now - lastMeasure >= measure) {
+      sendResources(now);
+    }
+  }, Math.max(50, Math.min(heartbeat, lease, measure || heartbeat) / 4));
 
   attach(lines(input)[Symbol.asyncIterator](), write);
 
@@ -449,6 +485,7 @@ if (import.meta.main) {
     write: (bytes) => writer.write(bytes),
     lease: intArg(Deno.args, "lease", 10_000),
     grace: intArg(Deno.args, "grace", 5_000),
+    measure: intArg(Deno.args, "measure", 2_000),
     ...(cache ? { cache } : {}),
     ...(adopt ?? {}),
   });

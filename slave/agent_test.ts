@@ -271,3 +271,34 @@ Deno.test("agent: a stalled link pauses the instance instead of queueing its out
   await send.close();
   await done;
 });
+
+Deno.test("agent: sends each running instance's CPU seconds and memory in res events", async () => {
+  await using agent = new Agent(["--lease=60000", "--measure=300"]);
+  await agent.start(1, ["sh", "-c", "while :; do :; done"]);
+  await agent.start(2, ["sleep", "60"]);
+  const busy = (await agent.event("started", 1)).pid;
+  const idle = (await agent.event("started", 2)).pid;
+  const rows = () =>
+    agent.events.flatMap((e) => e.t === "res" ? e.v.map((r) => ({ time: e.time, r })) : []);
+  await until("3 res events with both", () => rows().filter((x) => x.r[0] === 1).length >= 3);
+  const of = (key: number) => rows().filter((x) => x.r[0] === key).map((x) => x.r);
+  for (const [key, pid] of [[1, busy], [2, idle]] as const) {
+    for (const [, p, cpu, rss] of of(key)) {
+      assertEquals(p, pid);
+      assert(rss > 0 && cpu >= 0, `key ${key}: rss ${rss} cpu ${cpu}`);
+    }
+  }
+  const cpu = of(1).map((r) => r[2]);
+  assert(cpu.at(-1)! > cpu[0]!, `the busy one's CPU seconds grow: ${cpu}`);
+  assert(of(2).at(-1)![2] < 0.5, "the idle one stays near 0");
+  await agent.send({ t: "signal", key: 1, signal: "SIGKILL" });
+  await agent.event("exit", 1);
+  const after = agent.events.length;
+  await until(
+    "a res event after the exit",
+    () => agent.events.slice(after).some((e) => e.t === "res"),
+  );
+  const last = agent.events.slice(after).find((e) => e.t === "res");
+  assertEquals(last?.t === "res" && last.v.map((r) => r[0]), [2], "the ended one is left out");
+  await agent.send({ t: "bye" });
+});

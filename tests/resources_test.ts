@@ -84,6 +84,17 @@ Deno.test("ResourceSampler takes samples measured elsewhere (a remote agent) and
   assert.equal(sampler.get(5)!.cpu, undefined, "a new run starts over");
 });
 
+Deno.test("ResourceSampler never reads a reported run from /proc, even on a host called localhost", async () => {
+  await using leader = burningGroup();
+  const sampler = new ResourceSampler(() => [info(1, leader.pid)]);
+  sampler.report(1, leader.pid, { cpuSeconds: 0, rss: 1, time: 1_000 });
+  sampler.sample();
+  assert.deepEqual(sampler.get(1), { cpuSeconds: 0, rss: 1, time: 1_000 }, "the agent's sample");
+  sampler.report(1, leader.pid + 1, { cpuSeconds: 0, rss: 1, time: 2_000 }); // another run
+  sampler.sample();
+  assert.ok(sampler.get(1)!.rss > 1, "this run was not reported: read from /proc");
+});
+
 Deno.test("ResourceSampler.start() samples periodically and stops on dispose", async () => {
   await using leader = burningGroup();
   let calls = 0;

@@ -19,18 +19,31 @@ import { CliError, EXIT } from "../_errors.ts";
 import { socketPath } from "../socket_path.ts";
 
 /**
- * The CLI's launcher: {@linkcode Launcher.list} carries each running local
- * instance's `cpu`, `cpuSeconds` and `rss`, sampled every 2 s, so `ps
- * --json`, the live view and the dashboard share one sampler.
+ * The CLI's launcher: {@linkcode Launcher.list} carries each running
+ * instance's `cpu`, `cpuSeconds` and `rss`, sampled every 2 s (local ones
+ * from `/proc`, remote ones by their host's agent, through the
+ * `processResources` events), so `ps --json`, the live view and the
+ * dashboard share one sampler.
  */
 export class MeasuredLauncher extends Launcher {
   /** The sampler (started with the launcher; its timer does not hold the process). */
   readonly sampler: ResourceSampler;
 
-  /** A launcher with a started sampler. */
+  /** A launcher with a started sampler (the `processResources` hook given is called too). */
   constructor(options: LauncherOptions = {}) {
-    super(options);
-    this.sampler = new ResourceSampler(() => super.list()).start();
+    const { events = {} } = options;
+    const holder: { sampler?: ResourceSampler } = {};
+    super({
+      ...options,
+      events: {
+        ...events,
+        processResources: (e) => {
+          holder.sampler?.report(e.id, e.pid, e);
+          events.processResources?.(e);
+        },
+      },
+    });
+    this.sampler = holder.sampler = new ResourceSampler(() => super.list()).start();
   }
 
   /** A snapshot of every instance, with CPU and memory where measured. */

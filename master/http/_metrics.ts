@@ -7,7 +7,7 @@
  */
 
 import type { InstanceInfo } from "../events.ts";
-import { auxv } from "../_proc.ts";
+import { auxv } from "../../_shared/proc.ts";
 
 /** The content type of the text format. */
 export const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";

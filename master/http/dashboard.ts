@@ -33,7 +33,9 @@ export interface DashboardOptions {
   sampleInterval?: number;
   /**
    * A sampler to read CPU and memory from, e.g. one `ps` shares; it is not
-   * started nor stopped here. @default {one of `target.list()`, started here}
+   * started nor stopped here. Remote instances are measured only when the
+   * launcher's `processResources` events reach it (`sampler.report`), as the
+   * CLI's `MeasuredLauncher` does. @default {one of `target.list()` (local instances), started here}
    */
   sampler?: ResourceSampler;
   /** Event streams open at once at most; more get 503. @default {32} */

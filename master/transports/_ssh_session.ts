@@ -20,7 +20,7 @@ import {
   FRAME,
 } from "../../protocol/agent.ts";
 import { FrameReader } from "./_ssh_frames.ts";
-import type { ExitStatus, OutputHandler } from "./types.ts";
+import type { ExitStatus, InstanceResources, OutputHandler } from "./types.ts";
 import { lastLine } from "./_ssh_args.ts";
 
 const encoder = new TextEncoder();
@@ -29,9 +29,13 @@ const MAGIC = encoder.encode(AGENT_MAGIC);
 /** How long, in ms, the pipes are still read after the ssh client exited. */
 const DRAIN_MS = 1000;
 
+/** Receives what one instance uses, measured by the agent on its host. */
+export type ResourcesHandler = (usage: Omit<InstanceResources, "id">) => void;
+
 /** One instance of the session, by key: where its output goes, its start and exit. */
 export interface Pending {
   onOutput: OutputHandler;
+  onResources: ResourcesHandler | undefined;
   started: PromiseWithResolvers<number>;
   exit: PromiseWithResolvers<ExitStatus>;
   /** Its pid, once started. */
@@ -307,6 +311,15 @@ export class AgentSession {
         // it still has is lost, and new ones go to a new session
         this.#dying ??= `the agent stopped every instance: ${event.reason}`;
         break;
+      case "res":
+        if (!Array.isArray(event.v)) break;
+        for (const row of event.v) {
+          if (!Array.isArray(row)) continue;
+          const [key, pid, cpuSeconds, rss] = row;
+          this.#keys.get(key)?.onResources?.({ pid, cpuSeconds, rss, time: event.time });
+        }
+        break;
+        // any other event (from a newer agent) is ignored
     }
   }
 
@@ -329,16 +342,19 @@ export class AgentSession {
 
   /**
    * Asks the agent to start an instance; resolves with its pid and a promise of
-   * its exit (or of the session's loss).
+   * its exit (or of the session's loss). `onResources` gets its CPU and
+   * memory, each time the agent measures them, until it exits.
    */
   async start(
     key: number,
     spec: AgentStartSpec,
     onOutput: OutputHandler,
+    onResources?: ResourcesHandler,
   ): Promise<{ pid: number; status: Promise<ExitStatus> }> {
     if (!this.alive) throw new Error(`the session is over: ${this.#lostReason}`);
     const p: Pending = {
       onOutput,
+      onResources,
       started: Promise.withResolvers(),
       exit: Promise.withResolvers(),
     };

@@ -32,6 +32,7 @@ export async function sshTransport(target: Target, ctx: TransportContext): Promi
     gracePeriod: ctx.gracePeriod,
     lease: ctx.sshLease,
     adoptWindow: ctx.adoptWindow ?? 0,
+    ...(ctx.onResources !== undefined ? { onResources: ctx.onResources } : {}),
   });
 }
 

@@ -19,10 +19,10 @@ import { errorMessage } from "../../_shared/errors.ts";
 import type { Exec, InstanceSpec } from "../plan.ts";
 import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
 import { argvFor } from "./_argv.ts";
-import type { OutputHandler, RunningInstance, Transport } from "./types.ts";
+import type { InstanceResources, OutputHandler, RunningInstance, Transport } from "./types.ts";
 import { StartError } from "./types.ts";
 import { isAuthFailure, lastLine, sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
-import { AgentSession } from "./_ssh_session.ts";
+import { AgentSession, type ResourcesHandler } from "./_ssh_session.ts";
 import { AGENT_PROTOCOL_VERSION, NO_AGENT_MARK, REFUSED_MARK } from "../../protocol/agent.ts";
 import {
   controlDirFor,
@@ -59,6 +59,8 @@ export interface SshTransportOptions {
    * sets the ssh keepalive (a third of it). @default {10}
    */
   lease?: number;
+  /** Receives each instance's CPU and memory, measured by the agent every 2 s. @default {nowhere} */
+  onResources?: (usage: InstanceResources) => void;
   /** Private (0700) directory for ControlMaster sockets. @default {a fresh /tmp/distarch-<uid>-<random>} */
   controlDir?: string;
   /**
@@ -119,6 +121,7 @@ export class SshTransport implements Transport {
   readonly #grace: number;
   readonly #lease: number;
   readonly #controlDir: string;
+  readonly #onResources: ((usage: InstanceResources) => void) | undefined;
   #link: Link | undefined;
   #connecting: Promise<Link> | undefined;
   /** Set when the agent's launcher found the cache incomplete: probe and upload first. */
@@ -140,8 +143,16 @@ export class SshTransport implements Transport {
 
   /** Creates the transport; nothing happens until the first {@linkcode start}. */
   constructor(options: SshTransportOptions) {
-    const { host, config, logger, gracePeriod = 10, lease = 10, controlDir, adoptWindow = 0 } =
-      options;
+    const {
+      host,
+      config,
+      logger,
+      gracePeriod = 10,
+      lease = 10,
+      controlDir,
+      onResources,
+      adoptWindow = 0,
+    } = options;
     this.#adopt = adoptWindow * 1000;
     this.host = host;
     this.#config = config;
@@ -149,6 +160,7 @@ export class SshTransport implements Transport {
     this.#grace = gracePeriod * 1000;
     this.#lease = lease * 1000;
     this.#controlDir = controlDir ?? controlDirFor();
+    this.#onResources = onResources;
     this.#muxKey = this.#controlDir + "\0" + this.#argsFor().join("\0"); // validates them now
     for (const [name, value] of Object.entries(config.sshOptions ?? {})) {
       if (weakensHostKeyChecking(name, value)) {
@@ -228,13 +240,18 @@ export class SshTransport implements Transport {
       let started: Awaited<ReturnType<AgentSession["start"]>>;
       try {
         // sent at once: before `ready`, the command waits in the pipe for the agent
-        started = await link.session.start(key, {
-          argv: argvFor(spec.exec, "@deno", script),
-          ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
-          env: spec.env,
-          ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
-          stdinLine: JSON.stringify(spec.context) + "\n",
-        }, onOutput);
+        started = await link.session.start(
+          key,
+          {
+            argv: argvFor(spec.exec, "@deno", script),
+            ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+            env: spec.env,
+            ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
+            stdinLine: JSON.stringify(spec.context) + "\n",
+          },
+          onOutput,
+          this.#resourcesOf(spec.id),
+        );
       } catch (error) {
         try {
           await link.ready; // the agent never came up: why (and whether to install first)
@@ -265,6 +282,19 @@ export class SshTransport implements Transport {
         status: started.status,
       };
     }
+  }
+
+  /** Hands instance `id`'s samples to `onResources`, with its id. */
+  #resourcesOf(id: number): ResourcesHandler | undefined {
+    const to = this.#onResources;
+    if (to === undefined) return undefined;
+    return (usage) => {
+      try {
+        to({ id, ...usage });
+      } catch {
+        // a listener must not break the session
+      }
+    };
   }
 
   /** The bundle of a local Deno script `exec` runs; none for a binary or a path on the host. */

@@ -76,6 +76,24 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * What one instance uses, measured where it runs: a transport whose
+ * instances are out of the master's sight (a remote agent on its host)
+ * reports it through {@linkcode TransportContext.onResources}.
+ */
+export interface InstanceResources {
+  /** The instance ({@linkcode InstanceSpec.id}). */
+  id: number;
+  /** The pid of the run measured, on its host (the leader of its process group). */
+  pid: number;
+  /** CPU seconds (user + system) of its process group since it started, children reaped included. */
+  cpuSeconds: number;
+  /** Resident memory of its process group, in bytes. */
+  rss: number;
+  /** When it was measured, on its host's clock (ms since epoch). */
+  time: number;
+}
+
 /** What the launcher tells the transports it makes. */
 export interface TransportContext {
   /** Where a transport's own warnings and errors go. */
@@ -89,6 +107,12 @@ export interface TransportContext {
    * new link to take them over (remote transports); 0 = none. @default {0}
    */
   adoptWindow?: number;
+  /**
+   * Where a transport that measures its instances itself (a remote agent, on
+   * its host, every 2 s) sends what they use. Local instances need none: the
+   * master reads them from its own `/proc`.
+   */
+  onResources?: (usage: InstanceResources) => void;
 }
 
 /**

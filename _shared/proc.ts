@@ -75,7 +75,7 @@ export interface StatFields {
  *
  * @example
  * ```ts
- * import { parseStat } from "./_proc.ts";
+ * import { parseStat } from "./proc.ts";
  * const line = "42 (a) b) S 1 42 42 0 -1 0 0 0 0 0 7 3 1 1 20 0 1 0 100 1000 25 0";
  * parseStat(line); // { pgrp: 42, cpuTicks: 12, rssPages: 25 }
  * ```
