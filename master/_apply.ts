@@ -214,7 +214,8 @@ export function planReload(
         await host.stopInOrder(leaving);
         host.drop(leaving);
       }
-      // kept instances take the new supervision settings; new ones are made; changed ones paired
+      // kept instances take the new supervision settings and are told the new groupCount (once
+      // the leaving ones have stopped, as scaleGroup does); new ones are made; changed ones paired
       const jobs = new Map<string, Replacement[]>();
       for (const d of diffs) {
         if (d.kind === "removed") continue;
@@ -226,8 +227,12 @@ export function planReload(
           if (s.to === 0) continue;
           const t = bySlot.get(s.key)!;
           const here = members(d.group, s.key);
-          if (!s.changed) { for (const i of here) i.spec = { ...i.spec, ...supervision(t) }; }
-          else {
+          if (!s.changed) {
+            for (const i of here) {
+              i.spec = { ...i.spec, ...supervision(t) };
+              i.regroup(t.groupCount);
+            }
+          } else {
             const pairs = here.map((old) => ({
               old,
               spec: respec(t, host.nextId(), old.spec.groupId, t.groupCount),

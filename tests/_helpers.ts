@@ -224,26 +224,6 @@ export function markScope(): { mark: string } & Disposable {
   return { mark, [Symbol.dispose]: () => void killMarked(mark) };
 }
 
-/** Races `run` against a deadline; on timeout, stops the launcher and throws. */
-export async function runWithin(
-  launcher: Launcher,
-  run: Promise<RunSummary>,
-  ms: number,
-): Promise<RunSummary> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void launcher.stop();
-      reject(new Error(`run() did not return within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([run, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Finds the pid a `started (pid N)` record names, for one instance label. */
 export function startedPids(
   records: readonly { message: string; instance?: string | undefined }[],
@@ -317,7 +297,10 @@ export interface RunResult {
   summary: RunSummary;
   /** Every log record, with queries. */
   log: Collector;
-  /** Every event, in order (the `events` option's hooks are called too). */
+  /**
+   * Every event {@linkcode eventCollector} records, in order (the `events`
+   * option's hooks are called too, for any kind).
+   */
   events: LauncherEvent[];
 }
 
@@ -327,7 +310,7 @@ export interface LauncherRun extends AsyncDisposable {
   launcher: Launcher;
   /** Every log record so far. */
   log: Collector;
-  /** Every event so far. */
+  /** Every event so far (the kinds {@linkcode eventCollector} records). */
   events: LauncherEvent[];
   /** True once `run()` has returned (or thrown). */
   readonly returned: boolean;
@@ -343,6 +326,26 @@ const DISPOSE_GRACE_MS = 3000;
 /** The markers ({@linkcode group}'s `DISTARCH_TEST_MARK`) of some groups. */
 function marksOf(groups: readonly GroupConfig[]): string[] {
   return groups.map((g) => g.env?.DISTARCH_TEST_MARK).filter((m): m is string => m !== undefined);
+}
+
+/** Races `run` against a deadline; on timeout, stops the launcher and throws. */
+async function runWithin(
+  launcher: Launcher,
+  run: Promise<RunSummary>,
+  ms: number,
+): Promise<RunSummary> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void launcher.stop();
+      reject(new Error(`run() did not return within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -364,14 +367,19 @@ export function startGroups(groups: GroupConfig[], options: RunOptions = {}): La
   } = options;
   const log = collector();
   const { events, handlers } = eventCollector();
-  const given = hooks as Record<string, ((e: LauncherEvent) => void) | undefined>;
+  type Hook = ((e: LauncherEvent) => void) | undefined;
+  const given = hooks as Record<string, Hook>;
+  const collecting = handlers as Record<string, Hook>;
+  // every hook given is installed, also of a kind `events` does not record (processReady…)
+  const kinds = new Set([...Object.keys(collecting), ...Object.keys(given)]);
   const both = Object.fromEntries(
-    Object.entries(handlers).flatMap(([kind, push]) => {
+    [...kinds].flatMap((kind) => {
+      const push = collecting[kind];
       const hook = given[kind];
-      const collect = kind !== "processSeen" || collectSeen;
+      const collect = push !== undefined && (kind !== "processSeen" || collectSeen);
       if (!collect && hook === undefined) return [];
       return [[kind, (e: LauncherEvent) => {
-        if (collect) (push as (e: LauncherEvent) => void)(e);
+        if (collect) push(e);
         hook?.(e);
       }]];
     }),
@@ -543,23 +551,4 @@ export function masterProcess(
       await removeAll(remove);
     },
   };
-}
-
-/**
- * Runs `body` with a fresh marker, then kills (and reports) anything carrying
- * it. Also stops `launcher` if the body left it running. (Older style: prefer
- * {@linkcode startGroups} with `await using`.)
- */
-export async function withMarker(
-  body: (mark: string) => Promise<void>,
-  launcher?: () => Launcher | undefined,
-): Promise<void> {
-  const mark = marker();
-  try {
-    await body(mark);
-  } finally {
-    const l = launcher?.();
-    if (l !== undefined) await l.stop().catch(() => {});
-    killMarked(mark);
-  }
 }

@@ -1,9 +1,8 @@
 // Live reload of a remote process config on the loopback sshd: a host added to `hosts` starts only
 // that host's instances, a host taken out stops only its own; the other host's keep their pids.
 import { deepEqual as eq, ok } from "node:assert/strict";
-import { Launcher, type RunSummary } from "../master/launcher.ts";
 import type { GroupConfig } from "../master/types.ts";
-import { assertNoneLeft, collector, fixture, group, marker, waitFor } from "./_helpers.ts";
+import { assertNoneLeft, fixture, group, marker, remoteRun, waitFor } from "./_helpers.ts";
 import { sshdUnavailable, startSshd } from "./_sshd.ts";
 
 Deno.test({
@@ -16,13 +15,6 @@ Deno.test({
     await using sshd = await startSshd({ hosts: 2 });
     const [h1, h2] = sshd.hosts as [string, string];
     const mark = marker();
-    const log = collector();
-    const launcher = new Launcher({
-      logger: log,
-      handleSignals: false,
-      gracePeriod: 2,
-      sshLease: 5,
-    });
     const config = (hosts: string[], v = "1"): GroupConfig[] => [
       group("R", fixture("w_ready.sh"), mark, {
         waitReady: true,
@@ -30,48 +22,41 @@ Deno.test({
         processes: [sshd.remoteConfig({ hosts, instances: 2 })],
       }),
     ];
-    let run: Promise<RunSummary> | undefined;
-    try {
-      run = launcher.run(config([h1]));
-      const ready = () => launcher.list().filter((i) => i.ready).length;
-      await waitFor(() => ready() === 2, 60_000, "2 ready on h1");
-      const onH1 = launcher.list().map((i) => [i.id, i.pid, i.host]);
+    await using run = remoteRun(config([h1]), { gracePeriod: 2, sshLease: 5 });
+    const { launcher, log } = run;
+    const ready = () => launcher.list().filter((i) => i.ready).length;
+    await waitFor(() => ready() === 2, 60_000, "2 ready on h1");
+    const onH1 = launcher.list().map((i) => [i.id, i.pid, i.host]);
 
-      const added = await launcher.apply(config([h1, h2]));
-      eq(added.groups.map((g) => [g.group, g.kind, g.started, g.stopped]), [["R", "scaled", 2, 0]]);
-      await waitFor(() => ready() === 4, 60_000, "2 more ready on h2");
-      const both = launcher.list();
-      eq(both.filter((i) => i.host === h1).map((i) => [i.id, i.pid, i.host]), onH1);
-      eq(both.filter((i) => i.host === h2).map((i) => [i.id, i.groupId]), [[3, 3], [4, 4]]);
+    const added = await launcher.apply(config([h1, h2]));
+    eq(added.groups.map((g) => [g.group, g.kind, g.started, g.stopped]), [["R", "scaled", 2, 0]]);
+    await waitFor(() => ready() === 4, 60_000, "2 more ready on h2");
+    const both = launcher.list();
+    eq(both.filter((i) => i.host === h1).map((i) => [i.id, i.pid, i.host]), onH1);
+    eq(both.filter((i) => i.host === h2).map((i) => [i.id, i.groupId]), [[3, 3], [4, 4]]);
 
-      const removed = await launcher.apply(config([h2]));
-      eq(removed.groups.map((g) => [g.kind, g.started, g.stopped]), [["scaled", 0, 2]]);
-      const left = launcher.list();
-      eq(
-        left.map((i) => [i.id, i.pid, i.host]),
-        both.filter((i) => i.host === h2).map((i) => [
-          i.id,
-          i.pid,
-          i.host,
-        ]),
-      );
-      ok(log.find(/^stopped \(/).every((r) => r.host === h1), log.dump());
+    const removed = await launcher.apply(config([h2]));
+    eq(removed.groups.map((g) => [g.kind, g.started, g.stopped]), [["scaled", 0, 2]]);
+    const left = launcher.list();
+    eq(
+      left.map((i) => [i.id, i.pid, i.host]),
+      both.filter((i) => i.host === h2).map((i) => [i.id, i.pid, i.host]),
+    );
+    ok(log.find(/^stopped \(/).every((r) => r.host === h1), log.dump());
 
-      // a changed env replaces the host's instances one by one, through a session of their own
-      const changed = await launcher.apply(config([h2], "2"));
-      eq(changed.groups.map((g) => [g.kind, g.replaced, g.fields, g.halted]), [
-        ["changed", 2, ["env"], undefined],
-      ]);
-      const now = launcher.list();
-      eq(now.map((i) => [i.groupId, i.host, i.state, i.ready]), [
-        [3, h2, "running", true],
-        [4, h2, "running", true],
-      ]);
-      ok(now.every((i) => i.id > 4 && !left.some((o) => o.pid === i.pid)));
-    } finally {
-      await launcher.stop();
-      await run?.catch(() => {});
-      await assertNoneLeft(mark, 10_000);
-    }
+    // a changed env replaces the host's instances one by one, through a session of their own
+    const changed = await launcher.apply(config([h2], "2"));
+    eq(changed.groups.map((g) => [g.kind, g.replaced, g.fields, g.halted]), [
+      ["changed", 2, ["env"], undefined],
+    ]);
+    const now = launcher.list();
+    eq(now.map((i) => [i.groupId, i.host, i.state, i.ready]), [
+      [3, h2, "running", true],
+      [4, h2, "running", true],
+    ]);
+    ok(now.every((i) => i.id > 4 && !left.some((o) => o.pid === i.pid)));
+    const { summary } = await run.stop();
+    eq([summary.ok, summary.reason], [true, "stopped"], log.dump());
+    await assertNoneLeft(mark, 10_000);
   },
 });
