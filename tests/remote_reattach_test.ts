@@ -3,20 +3,18 @@
 // session to it and takes them over, same pids, every line once. Without a
 // master to re-attach, nothing outlives the window.
 import assert from "node:assert/strict";
-import { Launcher } from "../master/launcher.ts";
 import {
   assertNoneLeft,
   type Collector,
-  collector,
   controlDirsOf,
   fixture,
   group,
-  killMarked,
   marker,
   masterProcess,
   pidAlive,
   pidsWithMarker,
   procCmdline,
+  remoteRun,
   waitFor,
 } from "./_helpers.ts";
 import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
@@ -54,55 +52,44 @@ Deno.test({
   async fn() {
     await using sshd = await startSshd({ hosts: 1 });
     const mark = marker();
-    const c = collector();
-    const launcher = new Launcher({
-      sshLease: 5,
-      adoptWindow: 10,
-      gracePeriod: 1,
-      logger: c,
-      handleSignals: false,
-    });
-    const run = launcher.run([
+    await using run = remoteRun([
       group("A", "w_count.ts", mark, {
         params: { every: 0.25 },
         timeout: 0,
         processes: [sshd.remoteConfig({ instances: 2 })],
       }),
-    ]);
-    try {
-      const each = (n: number) => () => {
-        const t = ticks(c);
-        return t.size === 2 && [...t.values()].every((l) => l.length >= n);
-      };
-      await waitFor(each(4), 60_000, "2 instances ticking");
-      const before = launcher.list().map((i) => [i.id, i.pid, i.startedAt]);
-      const clients = sessionClients();
-      assert.equal(clients.length, 1, "one agent session");
-      const seen = Math.max(...[...ticks(c).values()].map((l) => l.length));
-      const t0 = Date.now();
-      Deno.kill(clients[0]!, "SIGKILL");
-      await waitFor(() => c.find(/^re-attached /).length === 1, 30_000, "re-attached")
-        .catch((error) => {
-          throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
-        });
-      const reattachMs = Date.now() - t0;
-      // the first line printed after the kill that reached us
-      await waitFor(each(seen + 8), 30_000, "8 more ticks each");
-      console.log(`re-attached ${reattachMs} ms after the ssh client was killed`);
-      assert.ok(reattachMs < 2000 + MARGIN, `re-attached after ${reattachMs} ms\n${c.dump()}`);
-      assert.deepEqual(launcher.list().map((i) => [i.id, i.pid, i.startedAt]), before);
-      assert.ok(launcher.list().every((i) => i.state === "running" && i.runs === 1), c.dump());
-      assert.equal(c.find(/^lost: /).length, 0, c.dump());
-      for (const [label, got] of ticks(c)) {
-        const want = Array.from({ length: got.length }, (_, i) => i);
-        assert.deepEqual(got, want, `${label}: every tick once, in order`);
-      }
-      assert.equal(sessionClients().length, 1, "one session again");
-    } finally {
-      await Promise.race([launcher.stop(), new Promise((r) => setTimeout(r, 20_000))]);
-      await run.catch(() => {});
-      await assertNoneLeft(mark, 15_000).finally(() => killMarked(mark));
+    ], { sshLease: 5, adoptWindow: 10 });
+    const { launcher, log: c } = run;
+    const each = (n: number) => () => {
+      const t = ticks(c);
+      return t.size === 2 && [...t.values()].every((l) => l.length >= n);
+    };
+    await waitFor(each(4), 60_000, "2 instances ticking");
+    const before = launcher.list().map((i) => [i.id, i.pid, i.startedAt]);
+    const clients = sessionClients();
+    assert.equal(clients.length, 1, "one agent session");
+    const seen = Math.max(...[...ticks(c).values()].map((l) => l.length));
+    const t0 = Date.now();
+    Deno.kill(clients[0]!, "SIGKILL");
+    await waitFor(() => c.find(/^re-attached /).length === 1, 30_000, "re-attached")
+      .catch((error) => {
+        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+      });
+    const reattachMs = Date.now() - t0;
+    await waitFor(each(seen + 8), 30_000, "8 more ticks each");
+    console.log(`re-attached ${reattachMs} ms after the ssh client was killed`);
+    assert.ok(reattachMs < 2000 + MARGIN, `re-attached after ${reattachMs} ms\n${c.dump()}`);
+    assert.deepEqual(launcher.list().map((i) => [i.id, i.pid, i.startedAt]), before);
+    assert.ok(launcher.list().every((i) => i.state === "running" && i.runs === 1), c.dump());
+    assert.equal(c.find(/^lost: /).length, 0, c.dump());
+    for (const [label, got] of ticks(c)) {
+      const want = Array.from({ length: got.length }, (_, i) => i);
+      assert.deepEqual(got, want, `${label}: every tick once, in order`);
     }
+    assert.equal(sessionClients().length, 1, "one session again");
+    const { summary } = await run.stop();
+    assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+    await assertNoneLeft(mark, 15_000);
   },
 });
 
