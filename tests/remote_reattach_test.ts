@@ -45,7 +45,7 @@ function sessionClients(): number[] {
 
 Deno.test({
   name:
-    "remote: a killed ssh session is re-attached: same pids, every line once, nothing restarted",
+    "remote: a killed ssh session or connection is re-attached: same pids, every line once, nothing restarted",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -87,6 +87,26 @@ Deno.test({
       assert.deepEqual(got, want, `${label}: every tick once, in order`);
     }
     assert.equal(sessionClients().length, 1, "one session again");
+
+    // a connection reset: the ControlMaster (the one connection to the host) dies
+    const masters = descendantsOf(Deno.pid).filter((pid) =>
+      (procCmdline(pid) ?? []).some((a) => a.includes("exec cat >/dev/null"))
+    );
+    assert.equal(masters.length, 1, "one ControlMaster");
+    const again = Math.max(...[...ticks(c).values()].map((l) => l.length));
+    const t1 = Date.now();
+    Deno.kill(masters[0]!, "SIGKILL");
+    await waitFor(() => c.find(/^re-attached /).length === 2, 30_000, "re-attached again")
+      .catch((error) => {
+        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+      });
+    console.log(`re-attached ${Date.now() - t1} ms after the ControlMaster was killed`);
+    await waitFor(each(again + 8), 30_000, "8 more ticks each");
+    assert.deepEqual(launcher.list().map((i) => [i.id, i.pid, i.startedAt]), before);
+    for (const [label, got] of ticks(c)) {
+      const want = Array.from({ length: got.length }, (_, i) => i);
+      assert.deepEqual(got, want, `${label}: every tick once, in order, after the reset`);
+    }
     const { summary } = await run.stop();
     assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
     await assertNoneLeft(mark, 15_000);
