@@ -117,7 +117,9 @@ export class AgentSession {
     this.#child.status.then(async (st) => {
       this.#code = st.code;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([reading, new Promise((r) => timer = setTimeout(r, DRAIN_MS))]);
+      // a session whose instances can be re-attached need not wait: the agent replays what is left
+      const drain = this.#keep && this.#isReady ? 0 : DRAIN_MS;
+      await Promise.race([reading, new Promise((r) => timer = setTimeout(r, drain))]);
       clearTimeout(timer);
       const why = this.#lostReason ?? this.#dying ??
         `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
