@@ -243,6 +243,45 @@ Deno.test("agent: output past its buffer while no link is up is dropped oldest f
   await agent.child.status;
 });
 
+const OTHER_USER = "distarch-test"; // the sshd fixture's user (tests/_sshd.ts)
+
+function uidOf(user: string): number | undefined {
+  const r = new Deno.Command("id", { args: ["-u", user], stdout: "piped", stderr: "null" })
+    .outputSync();
+  return r.success ? Number(new TextDecoder().decode(r.stdout).trim()) : undefined;
+}
+
+Deno.test({
+  name: "agent: another user cannot connect to its socket (EACCES)",
+  ignore: Deno.uid() !== 0 || uidOf(OTHER_USER) === undefined,
+  async fn() {
+    await using agent = await adoptingAgent(20_000);
+    await Deno.chmod(agent.cache, 0o755); // only the run directories keep the other user out
+    const uid = String(uidOf(OTHER_USER));
+    const probe = "import socket, sys\n" +
+      "s = socket.socket(socket.AF_UNIX)\n" +
+      "try:\n  s.connect(sys.argv[1]); print('connected')\n" +
+      "except OSError as e:\n  print(e.errno)\n";
+    const r = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid",
+        uid,
+        "--regid",
+        uid,
+        "--clear-groups",
+        "/usr/bin/python3",
+        "-c",
+        probe,
+        agent.path,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(decoder.decode(r.stdout).trim(), "13", decoder.decode(r.stderr)); // EACCES
+    assert(alive(agent.pid), "the agent's instance is untouched");
+  },
+});
+
 function exists(path: string): boolean {
   try {
     Deno.lstatSync(path);
