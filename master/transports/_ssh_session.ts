@@ -79,6 +79,8 @@ export class AgentSession {
   #ended = false;
   #onStderrLine: (line: string) => void;
   readonly #keep: boolean;
+  /** True for a session made to re-attach (`inherit`): until `ready`, its instances are not its own. */
+  readonly #inherited: boolean;
   /** Sequence number of the last frame received (after `ready`). */
   #seq = 0;
   /** Set when the session ended with its instances kept for a re-attach. */
@@ -102,6 +104,7 @@ export class AgentSession {
     this.#lease = lease;
     this.#onStderrLine = onStderrLine;
     this.#keep = keep;
+    this.#inherited = inherit !== undefined;
     if (inherit !== undefined) { for (const [key, p] of inherit) this.#keys.set(key, p); }
     this.#child = new Deno.Command("ssh", {
       args,
@@ -411,6 +414,12 @@ export class AgentSession {
     this.#stopReading.abort();
     this.#ready.reject(new Error(reason));
     const lost: ExitStatus = { code: 255, signal: null, lost: reason };
+    if (this.#inherited && !this.#isReady) {
+      // a re-attach that failed: the instances stay with whoever tries next
+      this.#keys.clear();
+      this.#closed.resolve(reason);
+      return;
+    }
     // the agent keeps its instances for its adopt window: a new session may take them over
     const keep = this.#keep && this.#isReady && this.#dying === undefined && reason !== "closed";
     for (const [key, p] of this.#keys) {

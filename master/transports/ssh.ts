@@ -436,6 +436,7 @@ export class SshTransport implements Transport {
         args = await this.#args();
       } catch (error) {
         failure = `cannot reach the host: ${errorMessage(error)}`;
+        this.#log("info", `re-attach attempt ${attempt + 1} to ${this.host} failed: ${failure}`);
         continue;
       }
       const session = new AgentSession(
@@ -461,7 +462,8 @@ export class SshTransport implements Transport {
             : "no agent listens there any more";
           break;
         }
-        failure = lastLine(session.stderr) || "the connector ended";
+        failure = lastLine(session.stderr) || lastLine(session.preamble) || "the connector ended";
+        this.#log("info", `re-attach attempt ${attempt + 1} to ${this.host} failed: ${failure}`);
         continue;
       } finally {
         clearTimeout(timer);
