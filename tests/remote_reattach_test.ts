@@ -17,6 +17,7 @@ import {
   remoteRun,
   waitFor,
 } from "./_helpers.ts";
+import { createNetns, netnsUnavailable } from "./_netns.ts";
 import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
 
 const ignore = sshdUnavailable() !== undefined;
@@ -107,6 +108,42 @@ Deno.test({
       const want = Array.from({ length: got.length }, (_, i) => i);
       assert.deepEqual(got, want, `${label}: every tick once, in order, after the reset`);
     }
+
+    // a re-attach that fails (the connector cannot start: its bundle is gone from the host
+    // cache) is tried again, and the instances are not given up meanwhile
+    const cache = `${sshd.home}/.cache/distarch`;
+    const bundles = [...Deno.readDirSync(cache)].map((e) => `${cache}/${e.name}/agent.js`)
+      .filter((p) => {
+        try {
+          return Deno.statSync(p).isFile;
+        } catch {
+          return false;
+        }
+      });
+    assert.equal(bundles.length, 1, "one agent bundle in the host cache");
+    const bundle = bundles[0]!;
+    await Deno.rename(bundle, `${bundle}.away`);
+    try {
+      const clients = sessionClients();
+      assert.equal(clients.length, 1, "one agent session");
+      Deno.kill(clients[0]!, "SIGKILL");
+      await waitFor(() => sessionClients().length === 0, 10_000, "the session gone");
+      await waitFor(() => c.find(/^re-attach attempt 1 /).length === 1, 10_000, "a failed attempt");
+    } finally {
+      await Deno.rename(`${bundle}.away`, bundle);
+    }
+    await waitFor(() => c.find(/^re-attached /).length === 3, 30_000, "re-attached after a retry")
+      .catch((error) => {
+        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+      });
+    const last = Math.max(...[...ticks(c).values()].map((l) => l.length));
+    await waitFor(each(last + 4), 30_000, "4 more ticks each");
+    assert.deepEqual(launcher.list().map((i) => [i.id, i.pid, i.startedAt]), before);
+    assert.equal(c.find(/^lost: /).length, 0, c.dump());
+    for (const [label, got] of ticks(c)) {
+      const want = Array.from({ length: got.length }, (_, i) => i);
+      assert.deepEqual(got, want, `${label}: every tick once, in order, after a retry`);
+    }
     const { summary } = await run.stop();
     assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
     await assertNoneLeft(mark, 15_000);
@@ -151,5 +188,63 @@ Deno.test({
       `gone after ${goneMs} ms: over adoptWindow + grace + ${MARGIN} ms`,
     );
     assert.deepEqual((await master.exit()).signal, "SIGKILL");
+  },
+});
+
+Deno.test({
+  name: "remote: a network cut shorter than adoptWindow is re-attached: same pids, every line once",
+  ignore: ignore || netnsUnavailable() !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using ns = await createNetns();
+    await using far = await startSshd({ addresses: [ns.inside], netns: ns.name });
+    const mark = marker();
+    const lease = 3;
+    await using run = remoteRun([
+      group("B", "w_count.ts", mark, {
+        params: { every: 0.25 },
+        timeout: 0,
+        processes: [far.remoteConfig({ instances: 2 })],
+      }),
+    ], { sshLease: lease, adoptWindow: 30 });
+    const { launcher, log: c } = run;
+    const each = (n: number) => () => {
+      const t = ticks(c);
+      return t.size === 2 && [...t.values()].every((l) => l.length >= n);
+    };
+    await waitFor(each(4), 60_000, "2 instances ticking");
+    const before = launcher.list().map((i) => [i.id, i.pid, i.startedAt]);
+    let cut = true;
+    await ns.cut();
+    try {
+      // both ends notice the silence (the lease), then the master tries to re-attach
+      await waitFor(
+        () => c.find(/^lost the SSH session/).length === 1,
+        lease * 1000 + 3 * MARGIN,
+        "the loss noticed",
+      );
+      const t0 = Date.now();
+      await ns.restore();
+      cut = false;
+      await waitFor(() => c.find(/^re-attached /).length === 1, 40_000, "re-attached")
+        .catch((error) => {
+          throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+        });
+      console.log(`re-attached ${Date.now() - t0} ms after the link came back`);
+      const seen = Math.max(...[...ticks(c).values()].map((l) => l.length));
+      await waitFor(each(seen + 4), 30_000, "4 more ticks each");
+      assert.deepEqual(launcher.list().map((i) => [i.id, i.pid, i.startedAt]), before);
+      assert.equal(c.find(/^lost: /).length, 0, c.dump());
+      for (const [label, got] of ticks(c)) {
+        const want = Array.from({ length: got.length }, (_, i) => i);
+        assert.deepEqual(got, want, `${label}: every tick once, in order`);
+      }
+      const { summary } = await run.stop();
+      assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+      await assertNoneLeft(mark, 15_000);
+    } finally {
+      if (cut) await ns.restore().catch(() => {});
+    }
   },
 });
