@@ -248,3 +248,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "remote: a SIGKILLed agent's instances die with it, are reported lost and run again (adoptWindow)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const mark = marker();
+    await using run = remoteRun([
+      // silent and deaf: neither its stdin's end nor a broken pipe would end it
+      group("K", fixture("w_silent.sh"), mark, {
+        timeout: 0,
+        processes: [sshd.remoteConfig({ instances: 2 })],
+      }),
+    ], { sshLease: 5, adoptWindow: 10, backoffInitial: 0.2 });
+    const { launcher, log: c } = run;
+    await waitFor(() => launcher.list().every((i) => i.pid !== undefined), 60_000, "2 running");
+    await waitFor(() => c.find(/^ready$/).length === 2, 30_000, "2 instances ready");
+    const old = launcher.list().map((i) => i.pid!);
+    const agents = descendantsOf(sshd.pid).filter((pid) =>
+      (procCmdline(pid) ?? []).some((a) => a.startsWith("--lease="))
+    );
+    assert.equal(agents.length, 1, "one agent");
+    Deno.kill(agents[0]!, "SIGKILL");
+    await waitFor(() => c.find(/^lost: /).length === 2, 30_000, "2 lost records")
+      .catch((error) => {
+        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+      });
+    await waitFor(() => old.every((p) => !pidAlive(p)), 10_000, "the old instances gone")
+      .catch((error) => {
+        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+      });
+    assert.equal(c.find(/^killed the orphaned process groups /).length, 1, c.dump());
+    await waitFor(
+      () =>
+        launcher.list().every((i) =>
+          i.state === "running" && i.pid !== undefined && !old.includes(i.pid)
+        ),
+      30_000,
+      "both running again",
+    );
+    const { summary } = await run.stop();
+    assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+    await assertNoneLeft(mark, 15_000);
+  },
+});

@@ -21,7 +21,13 @@ import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
 import { argvFor } from "./_argv.ts";
 import type { InstanceResources, OutputHandler, RunningInstance, Transport } from "./types.ts";
 import { StartError } from "./types.ts";
-import { isAuthFailure, lastLine, sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
+import {
+  isAuthFailure,
+  lastLine,
+  remoteScript,
+  sshArgs,
+  weakensHostKeyChecking,
+} from "./_ssh_args.ts";
 import { AgentSession, type ResourcesHandler } from "./_ssh_session.ts";
 import { AGENT_PROTOCOL_VERSION, NO_AGENT_MARK, REFUSED_MARK } from "../../protocol/agent.ts";
 import {
@@ -82,6 +88,16 @@ function randomHex(bytes: number): string {
 const RUN = { id: randomHex(8), secret: randomHex(32) };
 
 type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
+
+/** Kills each process group `$@` still leads (its pgid is its pid), printing the ones it killed. */
+const KILL_GROUPS = [
+  'for p in "$@"; do',
+  '  s=$(cat "/proc/$p/stat" 2>/dev/null) || continue',
+  "  s=${s##*) }; set -- $s",
+  '  [ "$3" = "$p" ] && kill -9 "-$p" 2>/dev/null && echo "$p"', // dash: no "--"
+  "done",
+  "true",
+].join("\n");
 
 /** One agent session, whether its agent is up yet or not. */
 interface Link {
@@ -427,6 +443,7 @@ export class SshTransport implements Transport {
     const ack = old.received;
     const keys = old.handOver();
     let failure = `the adopt window (${this.#adopt} ms) ran out`;
+    let agentGone = false;
     for (let attempt = 0; !this.#closed && Date.now() < deadline; attempt++) {
       if (attempt > 0) {
         await delay(Math.min(backoffDelay(attempt, 200, 2000), deadline - Date.now()));
@@ -456,7 +473,8 @@ export class SshTransport implements Transport {
       } catch {
         await session.closed;
         const refused = session.preamble.split("\n").find((l) => l.startsWith(REFUSED_MARK));
-        if (refused !== undefined || session.preamble.includes(NO_AGENT_MARK)) {
+        agentGone = session.preamble.includes(NO_AGENT_MARK);
+        if (refused !== undefined || agentGone) {
           failure = refused !== undefined
             ? `the agent refused: ${refused.slice(REFUSED_MARK.length + 1)}`
             : "no agent listens there any more";
@@ -494,8 +512,36 @@ export class SshTransport implements Transport {
       return;
     }
     this.#log("warning", `cannot re-attach to the agent on ${this.host}: ${failure} (${why})`);
+    if (agentGone && !this.#closed) {
+      // they were in its care: without it nothing would ever stop them
+      await this.#killGroups([...keys.values()].flatMap((p) => p.pid === undefined ? [] : [p.pid]));
+    }
     const lost = { code: 255, signal: null, lost: `${why}; not re-attached: ${failure}` };
     for (const p of keys.values()) p.exit.resolve(lost);
+  }
+
+  /**
+   * Kills the process groups `pids` lead on the host (those still leading
+   * one): the instances of an agent that died without stopping them.
+   */
+  async #killGroups(pids: number[]): Promise<void> {
+    if (pids.length === 0) return;
+    try {
+      const args = await this.#args();
+      const r = await runSsh([...args, remoteScript(KILL_GROUPS, pids.map(String))]);
+      const killed = r.stdout.split("\n").filter((l) => /^\d+$/.test(l));
+      if (killed.length > 0) {
+        this.#log(
+          "warning",
+          `killed the orphaned process groups ${killed.join(", ")} of its agent`,
+        );
+      }
+    } catch (error) {
+      this.#log(
+        "warning",
+        `cannot kill the orphaned instances ${pids.join(", ")}: ${errorMessage(error)}`,
+      );
+    }
   }
 
   #backoff(): void {
