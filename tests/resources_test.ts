@@ -91,8 +91,11 @@ Deno.test("ResourceSampler never reads a reported run from /proc, even on a host
   sampler.sample();
   assert.deepEqual(sampler.get(1), { cpuSeconds: 0, rss: 1, time: 1_000 }, "the agent's sample");
   sampler.report(1, leader.pid + 1, { cpuSeconds: 0, rss: 1, time: 2_000 }); // another run
-  sampler.sample();
-  assert.ok(sampler.get(1)!.rss > 1, "this run was not reported: read from /proc");
+  // read from /proc (polled: a group spawned a moment ago may not have resident pages yet)
+  await waitFor(() => {
+    sampler.sample();
+    return sampler.get(1)!.rss > 1;
+  }, 5000, "this run, not reported, to be read from /proc");
 });
 
 Deno.test("ResourceSampler.start() samples periodically and stops on dispose", async () => {
