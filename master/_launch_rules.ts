@@ -53,6 +53,10 @@ export const _LAUNCH: Fields = {
     _num(0, true),
     "Seconds without a sign of life after which an SSH link counts as lost.",
   ),
+  adoptWindow: _doc(
+    _num(0),
+    "Seconds a host agent keeps its instances after losing its SSH session, to be re-attached.",
+  ),
   service: _doc(_bool, "Start with every group suspended."),
   maxLineBytes: _doc(
     _int(1024),

@@ -103,6 +103,7 @@ const FULL_OPTIONS = {
   backoffReset: 30,
   checkInterval: 0.5,
   sshLease: 10,
+  adoptWindow: 0,
   service: false,
   maxLineBytes: 65536,
 };

@@ -124,10 +124,16 @@ export class Launcher {
     this.#handleSignals = handleSignals;
     this.#cwd = cwd;
     this.#options = { ...DEFAULTS, ...o }; // o holds only the options given (no undefined)
-    const { gracePeriod, sshLease } = this.#options;
+    const { gracePeriod, sshLease, adoptWindow } = this.#options;
     this.#transports = new TransportPool(
       { ...DEFAULT_TRANSPORTS, ...transports },
-      { logger: this.#logger, gracePeriod, sshLease, onResources: (r) => this.#emit(r) },
+      {
+        logger: this.#logger,
+        gracePeriod,
+        sshLease,
+        adoptWindow,
+        onResources: (r) => this.#emit(r),
+      },
     );
   }
 

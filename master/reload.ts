@@ -27,7 +27,7 @@ export interface ApplyOptions {
    * value). `timeout`, `maxProcessTimeouts`, `restart`, `maxRestarts`,
    * `gracePeriod`, `backoffInitial`, `backoffMax`, `backoffReset` and
    * `maxLineBytes` apply from now on; `checkInterval`, `sshLease`,
-   * `service` and `maxRunningTime` cannot change while running: a different
+   * `adoptWindow`, `service` and `maxRunningTime` cannot change while running: a different
    * value is reported in {@linkcode ApplyReport.ignored} and not applied.
    * @default {{}}
    */
@@ -95,6 +95,7 @@ export const LIVE_OPTIONS = [
 export const FIXED_OPTIONS = [
   "checkInterval",
   "sshLease",
+  "adoptWindow",
   "service",
   "maxRunningTime",
 ] as const satisfies readonly (keyof LaunchOptions)[];

@@ -127,6 +127,16 @@ export interface LaunchOptions {
    * @default {10}
    */
   sshLease?: number;
+  /**
+   * Seconds a remote host's agent keeps its instances running after its SSH
+   * session is lost (the ssh client killed, a connection reset, a network
+   * blip), while the master opens a new session to it and takes them over:
+   * same pids, and every line they printed in between, once. 0 = the agent
+   * stops them as soon as it notices the loss (`sshLease`). Remote hosts only
+   * for now.
+   * @default {0}
+   */
+  adoptWindow?: number;
   /** Service mode: start with every group suspended; `run()` resolves only on `stop()`. @default {false} */
   service?: boolean;
   /**

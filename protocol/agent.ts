@@ -1,6 +1,6 @@
 /**
  * The protocol between the master and a host agent (the process that runs a
- * host's instances at the far end of one SSH session), version 1.
+ * host's instances at the far end of one SSH session), version 2.
  *
  * Master → agent (the agent's stdin): one JSON {@linkcode AgentCommand} a line.
  * Agent → master (the agent's stdout): binary frames, so that worker output is
@@ -8,11 +8,19 @@
  * A frame is a 9-byte header — kind (u8), key (u32, big-endian), payload
  * length (u32, big-endian) — then the payload. Kinds are in {@linkcode FRAME}.
  *
+ * Version 2 adds re-attaching (see `slave/_agent_replay.ts`): every frame
+ * after `ready` has an implicit sequence number (1, 2, … across all the
+ * links of one agent; `ready` itself has none and carries the number of the
+ * frame before the ones that follow it). The master acknowledges what it
+ * received in its heartbeats; an agent started with an adopt window keeps
+ * what is not acknowledged, and replays it, after the acknowledged number
+ * `attach` names, to a new link that came through its Unix socket.
+ *
  * @module
  */
 
 /** Version of the agent protocol. */
-export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_PROTOCOL_VERSION = 2;
 
 /** The first bytes an agent writes, so the master can tell our agent from shell noise. */
 export const AGENT_MAGIC = "DISTARCH-AGENT/1\n";
@@ -26,6 +34,12 @@ export const FRAME = {
   /** A JSON {@linkcode AgentEvent}. */
   event: 3,
 } as const;
+
+/** Printed by the connector (`agent.js --connect=…`) when no agent listens on the socket. */
+export const NO_AGENT_MARK = "DISTARCH-NO-AGENT/2";
+
+/** Written by an agent on its socket, before it hangs up, when it refuses an `attach`. */
+export const REFUSED_MARK = "DISTARCH-REFUSED/2";
 
 /** Size of a frame header in bytes. */
 export const FRAME_HEADER = 9;
@@ -50,12 +64,38 @@ export type AgentCommand =
   | { t: "signal"; key: number; signal: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP" }
   /** Written to the instance's stdin as it is (further lines of the worker protocol). */
   | { t: "stdin"; key: number; text: string }
-  | { t: "hb" }
-  | { t: "bye" };
+  /** `ack`: the sequence number of the last frame received (version 2). */
+  | { t: "hb"; ack?: number }
+  | { t: "bye" }
+  /**
+   * The first command of an agent started with an adopt window: the secret a
+   * link must show to re-attach (never on the command line, which `ps` shows).
+   */
+  | { t: "hello"; secret: string }
+  /**
+   * The first line on the agent's Unix socket: take over as the master's
+   * link, replay every frame after `ack`.
+   */
+  | { t: "attach"; v: number; secret: string; ack: number };
 
 /** An event from an agent to the master. */
 export type AgentEvent =
-  | { t: "ready"; v: number; pid: number; lease: number }
+  | {
+    t: "ready";
+    v: number;
+    pid: number;
+    lease: number;
+    /** The sequence number of the frame before the ones that follow (0 on a first link). */
+    seq?: number;
+    /** On a re-attached link: the instances running now, by key. */
+    adopted?: { key: number; pid: number }[];
+    /** On a re-attached link: how many kept frames follow at once (the replay). */
+    replay?: number;
+    /** On a re-attached link: frames not acknowledged that the bounded buffer dropped. */
+    dropped?: number;
+    /** On a re-attached link: the output among the dropped frames, by instance. */
+    lost?: { key: number; chunks: number; bytes: number }[];
+  }
   | { t: "started"; key: number; pid: number }
   | {
     t: "exit";

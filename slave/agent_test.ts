@@ -1,6 +1,7 @@
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   AGENT_MAGIC,
+  AGENT_PROTOCOL_VERSION,
   type AgentCommand,
   type AgentEvent,
   FRAME,
@@ -108,7 +109,7 @@ Deno.test("agent: writes its magic and ready, runs an instance, relays its outpu
   await using agent = new Agent();
   const ready = await agent.event("ready");
   assertEquals(agent.magic, AGENT_MAGIC);
-  assertEquals(ready.v, 1);
+  assertEquals(ready.v, AGENT_PROTOCOL_VERSION);
   await agent.start(7, ["sh", "-c", 'read l; echo "got $l"; echo oops >&2; exit 3'], '{"a":1}\n');
   const started = await agent.event("started", 7);
   assert(started.pid > 0);

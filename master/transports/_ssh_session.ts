@@ -32,11 +32,29 @@ const DRAIN_MS = 1000;
 /** Receives what one instance uses, measured by the agent on its host. */
 export type ResourcesHandler = (usage: Omit<InstanceResources, "id">) => void;
 
-interface Pending {
+/** One instance of the session, by key: where its output goes, its start and exit. */
+export interface Pending {
   onOutput: OutputHandler;
   onResources: ResourcesHandler | undefined;
   started: PromiseWithResolvers<number>;
   exit: PromiseWithResolvers<ExitStatus>;
+  /** Its pid, once started. */
+  pid?: number;
+}
+
+/** Options of {@linkcode AgentSession} for re-attaching. */
+export interface AgentSessionOptions {
+  /** Commands written before any other (`hello`, `attach`). @default {[]} */
+  first?: AgentCommand[];
+  /**
+   * Keep the started instances when the session is lost after `ready` (the
+   * agent keeps them for its adopt window), for {@linkcode AgentSession.handOver},
+   * instead of resolving their exits as lost; and acknowledge the frames
+   * received in the heartbeats. @default {false}
+   */
+  keep?: boolean;
+  /** The instances of a lost session this one re-attaches (its agent's replay follows `ready`). */
+  inherit?: Map<number, Pending>;
 }
 
 /** A live link to one agent. */
@@ -60,14 +78,34 @@ export class AgentSession {
   #isReady = false;
   #ended = false;
   #onStderrLine: (line: string) => void;
+  readonly #keep: boolean;
+  /** True for a session made to re-attach (`inherit`): until `ready`, its instances are not its own. */
+  readonly #inherited: boolean;
+  /** Sequence number of the last frame received (after `ready`). */
+  #seq = 0;
+  /** Set when the session ended with its instances kept for a re-attach. */
+  #kept = false;
+  /** Frames of the replay still to come after a re-attaching `ready`; then the check. */
+  #replayLeft = -1;
+  #adopted: Set<number> | undefined;
+  #dropped = 0;
 
   /**
    * Spawns `ssh <args> <remoteCommand>`.
    * @param lease Milliseconds of silence from the agent after which the link is dead.
    */
-  constructor(args: string[], lease: number, onStderrLine: (line: string) => void) {
+  constructor(
+    args: string[],
+    lease: number,
+    onStderrLine: (line: string) => void,
+    options: AgentSessionOptions = {},
+  ) {
+    const { first = [], keep = false, inherit } = options;
     this.#lease = lease;
     this.#onStderrLine = onStderrLine;
+    this.#keep = keep;
+    this.#inherited = inherit !== undefined;
+    if (inherit !== undefined) { for (const [key, p] of inherit) this.#keys.set(key, p); }
     this.#child = new Deno.Command("ssh", {
       args,
       stdin: "piped",
@@ -75,13 +113,16 @@ export class AgentSession {
       stderr: "piped",
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
+    for (const cmd of first) this.#send(cmd);
     this.#ready.promise.catch(() => {});
     this.#timer = setInterval(() => this.#tick(), Math.max(50, lease / 3));
     const reading = Promise.all([this.#readStdout(), this.#readStderr()]);
     this.#child.status.then(async (st) => {
       this.#code = st.code;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([reading, new Promise((r) => timer = setTimeout(r, DRAIN_MS))]);
+      // a session whose instances can be re-attached need not wait: the agent replays what is left
+      const drain = this.#keep && this.#isReady ? 0 : DRAIN_MS;
+      await Promise.race([reading, new Promise((r) => timer = setTimeout(r, drain))]);
       clearTimeout(timer);
       const why = this.#lostReason ?? this.#dying ??
         `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
@@ -125,6 +166,29 @@ export class AgentSession {
     return this.#isReady;
   }
 
+  /** Sequence number of the last agent frame received: what a re-attach acknowledges. */
+  get received(): number {
+    return this.#seq;
+  }
+
+  /** True when the session ended with its started instances kept for {@linkcode handOver}. */
+  get kept(): boolean {
+    return this.#kept;
+  }
+
+  /** On a re-attached session: frames the agent's bounded buffer dropped while no link was up. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** The instances kept when the session was lost (see `keep`); the session forgets them. */
+  handOver(): Map<number, Pending> {
+    const keys = new Map(this.#keys);
+    this.#keys.clear();
+    this.#kept = false;
+    return keys;
+  }
+
   /** Everything ssh wrote on stderr (its tail). */
   get stderr(): string {
     return this.#stderr;
@@ -137,7 +201,7 @@ export class AgentSession {
       this.abort(`no sign of life from the agent for ${silent} ms`);
       return;
     }
-    this.#send({ t: "hb" });
+    this.#send(this.#keep ? { t: "hb", ack: this.#seq } : { t: "hb" });
   }
 
   #send(cmd: AgentCommand): void {
@@ -185,6 +249,10 @@ export class AgentSession {
   }
 
   #frame(kind: number, key: number, payload: Uint8Array): void {
+    if (this.#isReady) {
+      this.#seq++;
+      if (this.#replayLeft > 0 && --this.#replayLeft === 0) queueMicrotask(() => this.#replayed());
+    }
     if (kind !== FRAME.event) {
       // a view of the reader's buffer, valid during the call: the OutputHandler contract
       this.#keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload);
@@ -198,13 +266,38 @@ export class AgentSession {
     }
     switch (event.t) {
       case "ready":
+        if (this.#isReady) break;
         this.#isReady = true;
+        this.#seq = event.seq ?? 0;
         this.#lastFrame = Date.now();
+        if (event.adopted !== undefined) {
+          this.#adopted = new Set(event.adopted.map((a) => a.key));
+          this.#dropped = event.dropped ?? 0;
+          // said in the instance's own output, where the missing lines were
+          for (const l of event.lost ?? []) {
+            this.#keys.get(l.key)?.onOutput(
+              "stderr",
+              encoder.encode(
+                `\n[distarch: ${l.chunks} chunks (${l.bytes} bytes) of this instance's output were ` +
+                  "dropped while no master was attached: the agent's buffer is bounded]\n",
+              ),
+            );
+          }
+          // started by a command whose answer was lost with the old link: nobody waits for it
+          for (const a of event.adopted) {
+            if (!this.#keys.has(a.key)) this.signal(a.key, "SIGKILL");
+          }
+          this.#replayLeft = event.replay ?? 0;
+          if (this.#replayLeft === 0) queueMicrotask(() => this.#replayed());
+        }
         this.#ready.resolve();
         break;
-      case "started":
-        this.#keys.get(event.key)?.started.resolve(event.pid);
+      case "started": {
+        const p = this.#keys.get(event.key);
+        if (p !== undefined) p.pid = event.pid;
+        p?.started.resolve(event.pid);
         break;
+      }
       case "error": {
         const p = this.#keys.get(event.key);
         this.#keys.delete(event.key);
@@ -232,6 +325,23 @@ export class AgentSession {
         }
         break;
         // any other event (from a newer agent) is ignored
+    }
+  }
+
+  /**
+   * The replay after a re-attaching `ready` is over: an inherited instance
+   * neither running nor reported ended has ended with its report dropped.
+   */
+  #replayed(): void {
+    this.#replayLeft = -1;
+    for (const [key, p] of this.#keys) {
+      if (this.#adopted?.has(key) || p.pid === undefined) continue;
+      this.#keys.delete(key);
+      p.exit.resolve({
+        code: 255,
+        signal: null,
+        lost: "it ended while no master was attached, and the agent's buffer dropped its exit",
+      });
     }
   }
 
@@ -304,11 +414,21 @@ export class AgentSession {
     this.#stopReading.abort();
     this.#ready.reject(new Error(reason));
     const lost: ExitStatus = { code: 255, signal: null, lost: reason };
-    for (const p of this.#keys.values()) {
-      p.started.reject(new Error(`the link was lost: ${reason}`));
-      p.exit.resolve(lost);
+    if (this.#inherited && !this.#isReady) {
+      // a re-attach that failed: the instances stay with whoever tries next
+      this.#keys.clear();
+      this.#closed.resolve(reason);
+      return;
     }
-    this.#keys.clear();
+    // the agent keeps its instances for its adopt window: a new session may take them over
+    const keep = this.#keep && this.#isReady && this.#dying === undefined && reason !== "closed";
+    for (const [key, p] of this.#keys) {
+      p.started.reject(new Error(`the link was lost: ${reason}`));
+      if (keep && p.pid !== undefined) continue;
+      p.exit.resolve(lost);
+      this.#keys.delete(key);
+    }
+    this.#kept = this.#keys.size > 0;
     this.#closed.resolve(reason);
   }
 }

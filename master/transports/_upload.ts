@@ -96,7 +96,7 @@ export function cacheEntry(a: Artifact): string {
 export const MISSING_MARK = "DISTARCH-MISSING/1";
 
 const LAUNCH = [
-  'c="$HOME/.cache/distarch"; r="$1"; a="$2"; l="$3"; g="$4"; shift 4',
+  'c="$HOME/.cache/distarch"; r="$1"; a="$2"; l="$3"; g="$4"; e="$5"; shift 5',
   'case "$r" in',
   '  @cache/*) r="$c/${r#@cache/}"; [ -f "$r" ] || r= ;;',
   '  *) command -v "$r" >/dev/null 2>&1 || r= ;;',
@@ -105,7 +105,19 @@ const LAUNCH = [
   'for x in "$@"; do [ -f "$c/$x" ] || ok=; done',
   `if [ -z "$ok" ]; then echo ${MISSING_MARK}; exit 3; fi`,
   "export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1",
-  'exec "$r" run -A --no-prompt "$c/$a" "$l" "$g" "--cache=$c"',
+  'exec "$r" run -A --no-prompt "$c/$a" "$l" "$g" "$e" "--cache=$c"',
+].join("\n");
+
+/** Runs the agent bundle as a connector to a running agent's socket (`--connect=`). */
+const CONNECT = [
+  'c="$HOME/.cache/distarch"; r="$1"; a="$2"; k="$3"',
+  'case "$r" in',
+  '  @cache/*) r="$c/${r#@cache/}"; [ -f "$r" ] || r= ;;',
+  '  *) command -v "$r" >/dev/null 2>&1 || r= ;;',
+  "esac",
+  `if [ -z "$r" ] || [ ! -f "$c/$a" ]; then echo ${MISSING_MARK}; exit 3; fi`,
+  "export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1",
+  'exec "$r" run -A --no-prompt "$c/$a" "--connect=$k" "--cache=$c"',
 ].join("\n");
 
 /** Options of {@linkcode agentCommand}. */
@@ -120,6 +132,11 @@ export interface AgentCommandOptions {
   lease: number;
   /** The agent's grace period, ms. */
   grace: number;
+  /**
+   * The adopt window, ms, and the agent's socket (`<run-id>/<agent-id>`): the
+   * agent outlives a lost link that long. @default {none: it stops at once}
+   */
+  adopt?: { ms: number; socket: string };
 }
 
 /**
@@ -130,15 +147,33 @@ export interface AgentCommandOptions {
  * directory as `--cache=`, to resolve `@cache/<sha256>/<name>` in argv.
  */
 export function agentCommand(options: AgentCommandOptions): string {
-  const { agent, runtime, also = [], lease, grace } = options;
-  const r = typeof runtime === "string" ? runtime : `@cache/${cacheEntry(runtime)}`;
+  const { agent, runtime, also = [], lease, grace, adopt } = options;
   return remoteScript(LAUNCH, [
-    r,
+    runtimeWord(runtime),
     cacheEntry(agent),
     `--lease=${lease}`,
     `--grace=${grace}`,
+    adopt === undefined ? "--adopt=0" : `--adopt=${adopt.ms}:${adopt.socket}`,
     ...also.map(cacheEntry),
   ]);
+}
+
+function runtimeWord(runtime: Artifact | string): string {
+  return typeof runtime === "string" ? runtime : `@cache/${cacheEntry(runtime)}`;
+}
+
+/**
+ * The remote command that connects a new session to the running agent of
+ * `socket` (`<run-id>/<agent-id>`): the agent bundle run as a connector,
+ * which pipes the session to the agent's Unix socket, or prints
+ * `NO_AGENT_MARK` (protocol/agent.ts) when no agent listens there.
+ */
+export function connectCommand(
+  agent: Artifact,
+  runtime: Artifact | string,
+  socket: string,
+): string {
+  return remoteScript(CONNECT, [runtimeWord(runtime), cacheEntry(agent), socket]);
 }
 
 /** What {@linkcode ensureArtifacts} found and did. */

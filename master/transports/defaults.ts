@@ -31,6 +31,7 @@ export async function sshTransport(target: Target, ctx: TransportContext): Promi
     logger: ctx.logger,
     gracePeriod: ctx.gracePeriod,
     lease: ctx.sshLease,
+    adoptWindow: ctx.adoptWindow ?? 0,
     ...(ctx.onResources !== undefined ? { onResources: ctx.onResources } : {}),
   });
 }

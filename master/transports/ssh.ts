@@ -4,6 +4,12 @@
  * (`slave/agent.ts`, shipped by the master) starts the instances and relays
  * their output. Connections to one host share one ControlMaster.
  *
+ * With an adopt window, a lost session is not the end of its instances: the
+ * agent keeps them (and their output) for the window, and the transport opens
+ * a new session to it through its Unix socket (`connectCommand`), shows the
+ * run's secret, and takes the instances over, with every line they printed
+ * in between (see `slave/agent.ts`).
+ *
  * @module
  */
 
@@ -15,8 +21,15 @@ import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
 import { argvFor } from "./_argv.ts";
 import type { InstanceResources, OutputHandler, RunningInstance, Transport } from "./types.ts";
 import { StartError } from "./types.ts";
-import { isAuthFailure, lastLine, sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
+import {
+  isAuthFailure,
+  lastLine,
+  remoteScript,
+  sshArgs,
+  weakensHostKeyChecking,
+} from "./_ssh_args.ts";
 import { AgentSession, type ResourcesHandler } from "./_ssh_session.ts";
+import { AGENT_PROTOCOL_VERSION, NO_AGENT_MARK, REFUSED_MARK } from "../../protocol/agent.ts";
 import {
   controlDirFor,
   ensureMaster,
@@ -31,6 +44,7 @@ import {
   type Artifact,
   bundleArtifact,
   cacheEntry,
+  connectCommand,
   ensureArtifacts,
   MISSING_MARK,
   runtimeArtifact,
@@ -55,9 +69,35 @@ export interface SshTransportOptions {
   onResources?: (usage: InstanceResources) => void;
   /** Private (0700) directory for ControlMaster sockets. @default {a fresh /tmp/distarch-<uid>-<random>} */
   controlDir?: string;
+  /**
+   * Seconds the agent keeps its instances after losing its session, for a new
+   * session to take them over; 0 = it stops them at once. @default {0}
+   */
+  adoptWindow?: number;
 }
 
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * This master's run: its id names the agents' socket directory on the hosts,
+ * its secret lets a new session re-attach to them (in memory only).
+ */
+const RUN = { id: randomHex(8), secret: randomHex(32) };
+
 type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
+
+/** Kills each process group `$@` still leads (its pgid is its pid), printing the ones it killed. */
+const KILL_GROUPS = [
+  'for p in "$@"; do',
+  '  s=$(cat "/proc/$p/stat" 2>/dev/null) || continue',
+  "  s=${s##*) }; set -- $s",
+  '  [ "$3" = "$p" ] && kill -9 "-$p" 2>/dev/null && echo "$p"', // dash: no "--"
+  "done",
+  "true",
+].join("\n");
 
 /** One agent session, whether its agent is up yet or not. */
 interface Link {
@@ -66,6 +106,18 @@ interface Link {
   ready: Promise<void>;
   /** Hashes of the bundles its launcher checked (or a probe since). */
   has: Set<string>;
+  /** Its agent's socket, `<run-id>/<agent-id>`, with an adopt window. */
+  socket?: string;
+  /** The agent bundle and runtime it was started with (for a connector to it). */
+  agent: Artifact;
+  runtime: Artifact | string;
+}
+
+/** Where an instance's signals and stdin go: the session that has it now. */
+interface Owner {
+  session: AgentSession;
+  /** The last signal asked for while no session had it, sent once one does. */
+  signal?: Signal;
 }
 
 /** The agent's launcher found the host cache incomplete. */
@@ -100,10 +152,24 @@ export class SshTransport implements Transport {
   readonly #muxKey: string;
   #closed = false;
   readonly #scripts = new Map<string, Promise<Artifact | undefined>>();
+  readonly #adopt: number;
+  readonly #owners = new Map<number, Owner>();
+  /** Re-attaches under way. */
+  readonly #reattaching = new Set<Promise<void>>();
 
   /** Creates the transport; nothing happens until the first {@linkcode start}. */
   constructor(options: SshTransportOptions) {
-    const { host, config, logger, gracePeriod = 10, lease = 10, controlDir, onResources } = options;
+    const {
+      host,
+      config,
+      logger,
+      gracePeriod = 10,
+      lease = 10,
+      controlDir,
+      onResources,
+      adoptWindow = 0,
+    } = options;
+    this.#adopt = adoptWindow * 1000;
     this.host = host;
     this.#config = config;
     this.#logger = logger;
@@ -216,15 +282,18 @@ export class SshTransport implements Transport {
           cause: error,
         });
       }
-      const { session } = link;
-      if (signal.aborted) session.signal(key, "SIGKILL");
+      const owner: Owner = { session: link.session };
+      this.#owners.set(key, owner);
+      started.status.finally(() => this.#owners.delete(key));
+      if (signal.aborted) owner.session.signal(key, "SIGKILL");
       return {
         pid: started.pid,
         kill: (sig: Deno.Signal) => {
-          if (session.alive) session.signal(key, sig as Signal);
+          if (owner.session.alive) owner.session.signal(key, sig as Signal);
+          else if (owner.session.kept || this.#reattaching.size > 0) owner.signal = sig as Signal;
         },
         send: (text: string) => {
-          if (session.alive) session.stdin(key, text);
+          if (owner.session.alive) owner.session.stdin(key, text);
         },
         status: started.status,
       };
@@ -317,6 +386,8 @@ export class SshTransport implements Transport {
   }
 
   async #connect(exec: Exec, bundle: Artifact | undefined, signal: AbortSignal): Promise<Link> {
+    // a session being re-attached will take new instances too
+    if (this.#reattaching.size > 0) await Promise.all(this.#reattaching);
     if (this.#link?.session.alive) return this.#link;
     this.#connecting ??= this.#open(exec, bundle, signal).finally(() =>
       this.#connecting = undefined
@@ -333,11 +404,7 @@ export class SshTransport implements Transport {
       link.ready.then(() => {
         this.#failures = 0;
         this.#reached = true;
-        link.session.closed.then((reason) => {
-          if (this.#closed || reason === "closed") return;
-          this.#log("warning", `lost the SSH session to ${this.host}: ${reason}`);
-          if (this.#link === link) this.#backoff(); // not when a new session took over already
-        });
+        this.#watchLoss(link);
       }, (error) => {
         if (!(error instanceof Missing)) this.#backoff();
       });
@@ -345,6 +412,135 @@ export class SshTransport implements Transport {
     } catch (error) {
       this.#backoff();
       throw error;
+    }
+  }
+
+  /** When `link`'s session is lost: re-attach to its agent (adopt window), or back off. */
+  #watchLoss(link: Link): void {
+    link.session.closed.then((reason) => {
+      if (reason === "closed") return;
+      if (!this.#closed) this.#log("warning", `lost the SSH session to ${this.host}: ${reason}`);
+      if (link.session.kept) {
+        const p = this.#reattach(link, reason);
+        this.#reattaching.add(p);
+        p.finally(() => this.#reattaching.delete(p));
+        return;
+      }
+      if (this.#link === link && !this.#closed) this.#backoff(); // not when a new session took over already
+    });
+  }
+
+  /**
+   * Takes the instances of `link`'s lost session over in a new session to
+   * the same agent, through its socket; retries until the adopt window is
+   * over. When it cannot, they are lost (the agent stops them at the end of
+   * its window).
+   */
+  async #reattach(link: Link, why: string): Promise<void> {
+    const t0 = Date.now();
+    const deadline = t0 + this.#adopt;
+    const old = link.session;
+    const ack = old.received;
+    const keys = old.handOver();
+    let failure = `the adopt window (${this.#adopt} ms) ran out`;
+    let agentGone = false;
+    for (let attempt = 0; !this.#closed && Date.now() < deadline; attempt++) {
+      if (attempt > 0) {
+        await delay(Math.min(backoffDelay(attempt, 200, 2000), deadline - Date.now()));
+      }
+      let args: string[];
+      try {
+        args = await this.#args();
+      } catch (error) {
+        failure = `cannot reach the host: ${errorMessage(error)}`;
+        this.#log("info", `re-attach attempt ${attempt + 1} to ${this.host} failed: ${failure}`);
+        continue;
+      }
+      const session = new AgentSession(
+        [...args, connectCommand(link.agent, link.runtime, link.socket!)],
+        this.#lease,
+        (line) => this.#log("warning", `ssh ${this.host}: ${line}`),
+        {
+          first: [{ t: "attach", v: AGENT_PROTOCOL_VERSION, secret: RUN.secret, ack }],
+          keep: true,
+          inherit: keys,
+        },
+      );
+      const wait = Math.max(1000, Math.min(10_000, deadline - Date.now()));
+      const timer = setTimeout(() => session.abort(`the agent did not answer in ${wait} ms`), wait);
+      try {
+        await session.ready;
+      } catch {
+        await session.closed;
+        const refused = session.preamble.split("\n").find((l) => l.startsWith(REFUSED_MARK));
+        agentGone = session.preamble.includes(NO_AGENT_MARK);
+        if (refused !== undefined || agentGone) {
+          failure = refused !== undefined
+            ? `the agent refused: ${refused.slice(REFUSED_MARK.length + 1)}`
+            : "no agent listens there any more";
+          break;
+        }
+        failure = lastLine(session.stderr) || lastLine(session.preamble) || "the connector ended";
+        this.#log("info", `re-attach attempt ${attempt + 1} to ${this.host} failed: ${failure}`);
+        continue;
+      } finally {
+        clearTimeout(timer);
+      }
+      const next: Link = { ...link, session, ready: Promise.resolve() };
+      for (const key of keys.keys()) {
+        const owner = this.#owners.get(key);
+        if (owner === undefined) continue;
+        owner.session = session;
+        if (owner.signal !== undefined) session.signal(key, owner.signal);
+        delete owner.signal;
+      }
+      if (this.#closed) {
+        // closed while we re-attached: the instances go the way close() sends them
+        await session.close(2000);
+        return;
+      }
+      if (!this.#link?.session.alive) this.#link = next;
+      const dropped = session.dropped > 0
+        ? `; the agent's buffer dropped ${session.dropped} frames of output`
+        : "";
+      this.#log(
+        "info",
+        `re-attached to the agent on ${this.host} in ${Date.now() - t0} ms: ` +
+          `${keys.size} instances kept${dropped}`,
+      );
+      this.#watchLoss(next);
+      return;
+    }
+    this.#log("warning", `cannot re-attach to the agent on ${this.host}: ${failure} (${why})`);
+    if (agentGone && !this.#closed) {
+      // they were in its care: without it nothing would ever stop them
+      await this.#killGroups([...keys.values()].flatMap((p) => p.pid === undefined ? [] : [p.pid]));
+    }
+    const lost = { code: 255, signal: null, lost: `${why}; not re-attached: ${failure}` };
+    for (const p of keys.values()) p.exit.resolve(lost);
+  }
+
+  /**
+   * Kills the process groups `pids` lead on the host (those still leading
+   * one): the instances of an agent that died without stopping them.
+   */
+  async #killGroups(pids: number[]): Promise<void> {
+    if (pids.length === 0) return;
+    try {
+      const args = await this.#args();
+      const r = await runSsh([...args, remoteScript(KILL_GROUPS, pids.map(String))]);
+      const killed = r.stdout.split("\n").filter((l) => /^\d+$/.test(l));
+      if (killed.length > 0) {
+        this.#log(
+          "warning",
+          `killed the orphaned process groups ${killed.join(", ")} of its agent`,
+        );
+      }
+    } catch (error) {
+      this.#log(
+        "warning",
+        `cannot kill the orphaned instances ${pids.join(", ")}: ${errorMessage(error)}`,
+      );
     }
   }
 
@@ -377,15 +573,25 @@ export class SshTransport implements Transport {
       }
       this.#install = false;
     }
-    const command = agentCommand({ agent, runtime, also, lease: this.#lease, grace: this.#grace });
+    const socket = this.#adopt > 0 ? `${RUN.id}/${randomHex(4)}` : undefined;
+    const command = agentCommand({
+      agent,
+      runtime,
+      also,
+      lease: this.#lease,
+      grace: this.#grace,
+      ...(socket !== undefined ? { adopt: { ms: this.#adopt, socket } } : {}),
+    });
     const session = new AgentSession(
       [...args, command],
       this.#lease,
       (line) => this.#log("warning", `ssh ${this.host}: ${line}`),
+      socket !== undefined ? { first: [{ t: "hello", secret: RUN.secret }], keep: true } : {},
     );
     const ready = this.#watch(session);
     ready.catch(() => {});
-    return { session, ready, has: new Set(also.map((a) => a.hash)) };
+    const has = new Set(also.map((a) => a.hash));
+    return { session, ready, has, agent, runtime, ...(socket !== undefined ? { socket } : {}) };
   }
 
   /** Resolves once the agent is up; rejects with why it is not (once per session). */
@@ -414,7 +620,10 @@ export class SshTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     await this.#connecting?.catch(() => {});
-    await this.#link?.session.close(2000);
+    await Promise.all(this.#reattaching);
+    const sessions = new Set([...this.#owners.values()].map((o) => o.session));
+    if (this.#link !== undefined) sessions.add(this.#link.session);
+    await Promise.all([...sessions].map((s) => s.close(2000)));
     if (this.#retained) await releaseMaster(this.#muxKey);
   }
 }

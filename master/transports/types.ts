@@ -103,6 +103,11 @@ export interface TransportContext {
   /** Seconds without a sign of life before a link counts as lost (remote transports). */
   sshLease: number;
   /**
+   * Seconds a host agent keeps its instances after losing its link, for a
+   * new link to take them over (remote transports); 0 = none. @default {0}
+   */
+  adoptWindow?: number;
+  /**
    * Where a transport that measures its instances itself (a remote agent, on
    * its host, every 2 s) sends what they use. Local instances need none: the
    * master reads them from its own `/proc`.
