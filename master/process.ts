@@ -225,7 +225,8 @@ export class Instance {
       return;
     }
     this.#clearRestart();
-    this.#counters = { ...NO_RUNS, restarts: this.#counters.restarts };
+    const { restarts } = this.#counters;
+    this.#counters = restarts === 0 ? NO_RUNS : { ...NO_RUNS, restarts }; // shared until a run counts
     this.#loop = this.#run();
   }
 
