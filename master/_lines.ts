@@ -43,11 +43,14 @@ export function utf8Cut(buf: Uint8Array, end: number): number {
   return end;
 }
 
+/** The buffer of every splitter that holds no partial line yet: nothing is ever written to it. */
+const NONE = new Uint8Array(0);
+
 /** A line splitter for one stream. */
 export class LineSplitter {
   readonly #onLine: LineHandler;
   readonly #max: number;
-  #partial: Uint8Array = new Uint8Array(0);
+  #partial: Uint8Array = NONE; // grown (replaced) before anything is kept
   #plen = 0;
   #part = 0; // parts of the current line handed over so far
 

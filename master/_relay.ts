@@ -21,6 +21,7 @@ const TAIL_BYTES = 4096;
 const AT = 64; // "@"
 const prefixBytes = new TextEncoder().encode(PREFIX);
 const decoder = new TextDecoder();
+const NO_TAIL = new Uint8Array(0); // never written to: #keepTail() replaces it
 
 function isProtocolLine(buf: Uint8Array, start: number, end: number): boolean {
   if (end - start < prefixBytes.length) return false;
@@ -41,7 +42,7 @@ export class OutputRelay {
   readonly #out: LineSplitter;
   readonly #err: LineSplitter;
   #now = 0;
-  #tail: Uint8Array = new Uint8Array(0);
+  #tail: Uint8Array = NO_TAIL;
   #paused = 0;
   readonly #ready: (() => Promise<void> | undefined) | undefined;
 

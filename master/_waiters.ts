@@ -7,11 +7,15 @@
 
 /** A set of waiting promises, settled all at once. */
 export class Waiters {
-  readonly #waiting = new Set<PromiseWithResolvers<void>>();
+  /**
+   * The promises waiting, in the order they were made; none (no array) most of
+   * the time: an object that may be waited for costs one empty field until it is.
+   */
+  #waiting: PromiseWithResolvers<void>[] | undefined;
 
   /** How many are waiting. */
   get size(): number {
-    return this.#waiting.size;
+    return this.#waiting?.length ?? 0;
   }
 
   /**
@@ -31,13 +35,16 @@ export class Waiters {
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const waiter = Promise.withResolvers<void>();
-    const abort = () => waiter.reject(signal!.reason);
-    signal?.addEventListener("abort", abort, { once: true });
-    this.#waiting.add(waiter);
-    return waiter.promise.finally(() => {
-      this.#waiting.delete(waiter);
-      signal?.removeEventListener("abort", abort);
-    });
+    if (this.#waiting === undefined) this.#waiting = [waiter];
+    else this.#waiting.push(waiter);
+    // without a signal, only resolveAll() or rejectAll() settle it, and they forget it
+    if (signal === undefined) return waiter.promise;
+    const abort = () => {
+      this.#forget(waiter);
+      waiter.reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    return waiter.promise.finally(() => signal.removeEventListener("abort", abort));
   }
 
   /** Resolves every promise waiting now, in the order they were made. */
@@ -51,8 +58,16 @@ export class Waiters {
   }
 
   #take(): PromiseWithResolvers<void>[] {
-    const all = [...this.#waiting];
-    this.#waiting.clear();
+    const all = this.#waiting ?? [];
+    this.#waiting = undefined;
     return all;
+  }
+
+  #forget(waiter: PromiseWithResolvers<void>): void {
+    const all = this.#waiting;
+    const i = all?.indexOf(waiter) ?? -1;
+    if (i < 0) return;
+    if (all!.length === 1) this.#waiting = undefined;
+    else all!.splice(i, 1);
   }
 }

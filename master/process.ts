@@ -225,7 +225,8 @@ export class Instance {
       return;
     }
     this.#clearRestart();
-    this.#counters = { ...NO_RUNS, restarts: this.#counters.restarts };
+    const { restarts } = this.#counters;
+    this.#counters = restarts === 0 ? NO_RUNS : { ...NO_RUNS, restarts }; // shared until a run counts
     this.#loop = this.#run();
   }
 
@@ -316,7 +317,9 @@ export class Instance {
     this.#readyTimer = undefined;
     const after = at - (this.#startedAt ?? at);
     if (this.spec.waitReady) this.#log("info", `ready (after ${(after / 1000).toFixed(1)} s)`);
-    emit(this.#events, { kind: "processReady", instance: this.info(), after });
+    if (this.#events.processReady !== undefined) {
+      emit(this.#events, { kind: "processReady", instance: this.info(), after });
+    }
     this.#readyWaiters.resolveAll();
     this.onChange?.();
   }
@@ -376,7 +379,10 @@ export class Instance {
         this.#saidReadyAt = relay.readyAt;
         this.#becameReady(); // before the start is known, it is told once running
       };
-      emit(this.#events, { kind: "processCreated", instance: this.info() });
+      // info() only for a hook that listens: an unheard event costs nothing
+      if (this.#events.processCreated !== undefined) {
+        emit(this.#events, { kind: "processCreated", instance: this.info() });
+      }
       let status: ExitStatus | undefined;
       let startError: unknown;
       const spec = this.#spec;
@@ -403,7 +409,9 @@ export class Instance {
         }
         this.#tellWaiters();
         this.#log("info", `started (pid ${running.pid})`);
-        emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
+        if (this.#events.processStarted !== undefined) {
+          emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
+        }
         // regrouped while it was starting: it was started with the count of then
         if (this.#spec.groupCount !== spec.groupCount) {
           running.send(
