@@ -35,11 +35,15 @@ function ticks(c: Collector): Map<string, number[]> {
   return by;
 }
 
-/** The local ssh clients of agent sessions (not the ControlMaster, not probes). */
-function sessionClients(): number[] {
+/**
+ * The local ssh clients of agent sessions (not the ControlMaster, not probes) to the sshd
+ * whose known_hosts file is `knownHosts`: test files run in parallel in this process, and
+ * other files' ssh clients are descendants of it too.
+ */
+function sessionClients(knownHosts: string): number[] {
   return descendantsOf(Deno.pid).filter((pid) => {
     const argv = procCmdline(pid) ?? [];
-    return /(^|\/)ssh$/.test(argv[0] ?? "") &&
+    return /(^|\/)ssh$/.test(argv[0] ?? "") && argv.some((a) => a.includes(knownHosts)) &&
       argv.some((a) => a.includes("--lease=") || a.includes("--connect="));
   });
 }
@@ -67,7 +71,7 @@ Deno.test({
     };
     await waitFor(each(4), 60_000, "2 instances ticking");
     const before = launcher.list().map((i) => [i.id, i.pid, i.startedAt]);
-    const clients = sessionClients();
+    const clients = sessionClients(sshd.knownHostsFile);
     assert.equal(clients.length, 1, "one agent session");
     const seen = Math.max(...[...ticks(c).values()].map((l) => l.length));
     const t0 = Date.now();
@@ -87,7 +91,7 @@ Deno.test({
       const want = Array.from({ length: got.length }, (_, i) => i);
       assert.deepEqual(got, want, `${label}: every tick once, in order`);
     }
-    assert.equal(sessionClients().length, 1, "one session again");
+    assert.equal(sessionClients(sshd.knownHostsFile).length, 1, "one session again");
 
     // a connection reset: the ControlMaster (the one connection to the host) dies
     const masters = descendantsOf(Deno.pid).filter((pid) =>
@@ -124,10 +128,14 @@ Deno.test({
     const bundle = bundles[0]!;
     await Deno.rename(bundle, `${bundle}.away`);
     try {
-      const clients = sessionClients();
+      const clients = sessionClients(sshd.knownHostsFile);
       assert.equal(clients.length, 1, "one agent session");
       Deno.kill(clients[0]!, "SIGKILL");
-      await waitFor(() => sessionClients().length === 0, 10_000, "the session gone");
+      await waitFor(
+        () => sessionClients(sshd.knownHostsFile).length === 0,
+        10_000,
+        "the session gone",
+      );
       await waitFor(() => c.find(/^re-attach attempt 1 /).length === 1, 10_000, "a failed attempt");
     } finally {
       await Deno.rename(`${bundle}.away`, bundle);
