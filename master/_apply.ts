@@ -10,7 +10,8 @@
  */
 
 import type { Instance } from "./process.ts";
-import { type InstanceSpec, respec } from "./plan.ts";
+import type { InstanceSpec } from "./plan.ts";
+import { respec } from "./_respec.ts";
 import { diffGroups } from "./_reload_diff.ts";
 import { startLevels } from "./_dependencies.ts";
 import { type GroupReport, groupReports, type ReplaceMode } from "./reload.ts";

@@ -17,7 +17,8 @@ import {
   type InstanceState,
   type StopReason,
 } from "./events.ts";
-import { type InstanceSpec, respec } from "./plan.ts";
+import type { InstanceSpec } from "./plan.ts";
+import { respec } from "./_respec.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import type { Logger, LogRecord } from "./types.ts";
 import { hungFor } from "./_liveness.ts";
