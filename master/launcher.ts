@@ -1,3 +1,4 @@
+// Long on purpose: the public API with its JSDoc; the work is in _fleet, _group_ops, _reloader.ts.
 /**
  * The master: runs groups of instances locally and on remote hosts, and
  * returns when every instance has ended.

@@ -1,3 +1,4 @@
+// Long on purpose: one state machine over shared private state; pure parts are in _instance_*.ts.
 /**
  * One supervised instance: starts it through its transport, relays its
  * output as log records, watches its liveness and readiness, restarts it by
