@@ -163,7 +163,7 @@ export class Fleet {
     this.#instances = instances;
   }
 
-  /** Adds `added` at the end, or `inst` right after `after` when given and present. */
+  /** Adds `added` at the end, or right after `after` when it is given and in the fleet. */
   add(added: readonly Instance[], after?: Instance): void {
     const at = after === undefined ? -1 : this.#instances.indexOf(after);
     if (at < 0) this.#instances.push(...added);
