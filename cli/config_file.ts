@@ -17,7 +17,7 @@ import {
 } from "npm:yaml@2.9.1";
 import { _pathText } from "../master/_checks.ts";
 import { type Config, ConfigError, type ConfigPath, validateConfig } from "../master/config.ts";
-import { normalizePath } from "../master/plan.ts";
+import { normalizePath } from "../master/_paths.ts";
 import { errorMessage } from "../_shared/errors.ts";
 
 /**

@@ -4,20 +4,21 @@
  * (each successor started, then its predecessor stopped once the successor
  * is ready) or all at once (the old ones stopped, then their successors
  * started). The launcher owns the instances; it hands these functions a
- * small {@linkcode Fleet}.
+ * small {@linkcode ReplaceHost}.
  *
  * @module
  */
 
 import type { Instance } from "./process.ts";
-import { type InstanceSpec, respec } from "./plan.ts";
+import type { InstanceSpec } from "./plan.ts";
+import { respec } from "./_respec.ts";
 import { diffGroups } from "./_reload_diff.ts";
 import { startLevels } from "./_dependencies.ts";
 import { type GroupReport, groupReports, type ReplaceMode } from "./reload.ts";
 import type { GroupConfig } from "./types.ts";
 
 /** What the replacement needs of the launcher. */
-export interface Fleet {
+export interface ReplaceHost {
   /** Creates an instance of `spec` (not started) and adds it to the launcher, after `after` when given. */
   spawn(spec: InstanceSpec, after?: Instance): Promise<Instance>;
   /** Removes instances (already stopped) from the launcher. */
@@ -67,7 +68,7 @@ async function settle(inst: Instance, ms: number): Promise<string | undefined> {
  * `undefined` when every instance was replaced.
  */
 export async function replace(
-  fleet: Fleet,
+  fleet: ReplaceHost,
   group: string,
   pairs: readonly Replacement[],
   mode: ReplaceMode,
@@ -107,8 +108,8 @@ export async function replace(
   return undefined;
 }
 
-/** What {@linkcode planReload}'s work needs of the launcher besides its {@linkcode Fleet}. */
-export interface ReloadHost extends Fleet {
+/** What {@linkcode planReload}'s work needs of the launcher besides its {@linkcode ReplaceHost}. */
+export interface ReloadHost extends ReplaceHost {
   /** Every instance, now. */
   instances(): readonly Instance[];
   /** The next fresh id (higher than any handed out). */

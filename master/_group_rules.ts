@@ -7,7 +7,7 @@
  */
 
 import { errorMessage } from "../_shared/errors.ts";
-import { isDenoScript, resolveScript } from "./plan.ts";
+import { isDenoScript, resolveScript } from "./_paths.ts";
 import type { GroupConfig } from "./types.ts";
 import { _Issues, _object, _pathText, _show, type ConfigPath, type Field } from "./_checks.ts";
 import { _DEFS, _ref } from "./_config_fields.ts";

@@ -1,3 +1,4 @@
+// Long on purpose: the public API with its JSDoc; the work is in _fleet, _group_ops, _reloader.ts.
 /**
  * The master: runs groups of instances locally and on remote hosts, and
  * returns when every instance has ended.
@@ -6,18 +7,23 @@
  */
 
 import { plural } from "../_shared/plural.ts";
-import { capacityProblem, readCapacity } from "./_limits.ts";
-import { DEFAULTS, MAX_INSTANCES, validateGroups, validateLaunchOptions } from "./config.ts";
+import { DEFAULTS, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
-import { type InstanceSpec, plan, rescale } from "./plan.ts";
-import { Instance } from "./process.ts";
+import { plan } from "./plan.ts";
+import type { Instance } from "./process.ts";
+import type { ApplyOptions, ApplyReport } from "./reload.ts";
 import { stopLevels } from "./_dependencies.ts";
-import { StartGates } from "./_gates.ts";
-import { planReload, rekey, slotKey } from "./_apply.ts";
-import { type ApplyOptions, type ApplyReport, optionChanges, reportLines } from "./reload.ts";
-import { rollingRestart } from "./_group_ops.ts";
-import { type SupervisorSettings, supervisorSettings } from "./_settings.ts";
+import { Fleet, type LogLevel } from "./_fleet.ts";
+import {
+  restartGroup,
+  restartInstance,
+  resumeGroup,
+  scaleGroup,
+  suspendGroup,
+} from "./_group_ops.ts";
+import { Reloader } from "./_reloader.ts";
+import { supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
 import { TransportPool } from "./_transport_pool.ts";
 import { DEFAULT_TRANSPORTS } from "./transports/defaults.ts";
@@ -80,31 +86,13 @@ export class Launcher {
   readonly #options: Required<LaunchOptions>;
   readonly #handleSignals: boolean;
   readonly #cwd: string;
-  #instances: Instance[] = [];
-  /** The validated groups being run (the last reload's, after one). */
-  #groups: GroupConfig[] = [];
-  /** The highest id handed out so far: new instances get higher ones. */
-  #lastId = 0;
-  /** Reloads so far: each one's new slots (and SSH sessions) are its own. */
-  #generation = 0;
-  /** The reload being applied, if any: the next one waits for it. */
-  #applying: Promise<unknown> = Promise.resolve();
-  readonly #gates: StartGates = new StartGates(
-    () => this.#instances,
-    (message) => this.#log("notice", message),
-    () => this.#stopping !== undefined,
-  );
-  /** Per group, in config order: per slot, the spec new instances of the slot are made from. */
-  #slots = new Map<string, Map<string, InstanceSpec>>();
-  #settings: SupervisorSettings | undefined;
-  #ops = 0;
   readonly #transports: TransportPool;
+  readonly #fleet: Fleet;
+  readonly #reloader: Reloader;
   #running = false;
   #stopping: Promise<void> | undefined;
   #reason: RunSummary["reason"] = "finished";
   #signal: StopSignal | undefined;
-  #wake: (() => void) | undefined;
-  #suspended = new Set<string>();
   #done: Promise<RunSummary> | undefined;
   #ready: PromiseWithResolvers<void> = Promise.withResolvers();
 
@@ -135,6 +123,21 @@ export class Launcher {
         onResources: (r) => this.#emit(r),
       },
     );
+    this.#fleet = new Fleet({
+      transports: this.#transports,
+      logger: this.#logger,
+      events: this.#events,
+      stopping: () => this.#stopping !== undefined,
+      log: (level, message) => this.#log(level, message),
+    });
+    this.#reloader = new Reloader({
+      fleet: this.#fleet,
+      transports: this.#transports,
+      options: this.#options,
+      cwd: this.#cwd,
+      running: () => this.#running,
+      ready: () => this.#ready.promise,
+    });
   }
 
   /**
@@ -161,21 +164,12 @@ export class Launcher {
 
   async #run(groups: GroupConfig[]): Promise<RunSummary> {
     const o = this.#options;
+    const fleet = this.#fleet;
     const specs = plan(groups, { timeout: o.timeout, cwd: this.#cwd });
-    const settings = supervisorSettings(o);
-    this.#settings = settings;
     this.#stopping = undefined;
     this.#reason = "finished";
     this.#signal = undefined;
-    this.#suspended = new Set(o.service ? groups.map((g) => g.name) : []);
-    this.#groups = groups;
-    this.#lastId = specs.length;
-    this.#gates.setGroups(groups);
-    this.#slots = new Map(groups.map((g) => [g.name, new Map()]));
-    for (const spec of specs) {
-      const slots = this.#slots.get(spec.group)!;
-      if (!slots.has(spec.slot)) slots.set(spec.slot, spec);
-    }
+    fleet.reset(groups, specs, supervisorSettings(o), o.service);
     const removeSignals = this.#handleSignals
       ? listenStopSignals((name, count) => this.#onSignal(name, count))
       : () => {};
@@ -184,9 +178,9 @@ export class Launcher {
     try {
       const instances: Instance[] = [];
       for (const spec of specs) {
-        instances.push(await this.#instance(spec, settings));
+        instances.push(await fleet.make(spec));
       }
-      this.#instances = instances;
+      fleet.replaceAll(instances);
       const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
       this.#log(
         "info",
@@ -199,22 +193,18 @@ export class Launcher {
       for (const name of this.groupNames()) {
         const members = instances.filter((i) => i.spec.group === name);
         if (this.#stopping !== undefined) await Promise.all(members.map((i) => i.stop("stopped")));
-        else if (this.#suspended.has(name)) {
+        else if (fleet.isSuspended(name)) {
           await Promise.all(members.map((i) => i.stop("suspended")));
-        } else this.#gates.admit(name, members); // dependsOn: held until its groups are ready
+        } else fleet.startOrHold(name, members); // dependsOn: held until its groups are ready
       }
       this.#ready.resolve();
       emit(this.#events, { kind: "launcherStarted" });
       while (true) {
-        await Promise.all(this.#instances.map((i) => i.whenDone()));
-        if (this.#instances.some((i) => !i.done)) continue;
+        await Promise.all(fleet.instances.map((i) => i.whenDone()));
+        if (fleet.instances.some((i) => !i.done)) continue;
         if (this.#stopping !== undefined) break;
-        const waiting = o.service || this.#ops > 0 ||
-          this.#instances.some((i) => i.state === "suspended") ||
-          this.groupNames().some((g) => !this.#instances.some((i) => i.spec.group === g));
-        if (!waiting) break;
-        await new Promise<void>((resolve) => this.#wake = resolve);
-        this.#wake = undefined;
+        if (!fleet.waiting(o.service)) break;
+        await fleet.nextChange();
       }
       await this.#stopping;
     } finally {
@@ -223,7 +213,7 @@ export class Launcher {
       removeSignals();
       await this.#transports.close();
     }
-    const infos = this.#instances.map((i) => i.info());
+    const infos = this.#fleet.instances.map((i) => i.info());
     const ok = infos.every((i) =>
       i.state === "ended" || i.state === "stopped" || i.state === "suspended"
     );
@@ -239,36 +229,10 @@ export class Launcher {
     emit(this.#events, { kind: "processResources", ...usage });
   }
 
-  async #instance(spec: InstanceSpec, settings: SupervisorSettings): Promise<Instance> {
-    const transport = await this.#transports.for(spec.target);
-    const inst = new Instance(spec, transport, this.#logger, this.#events, settings);
-    inst.onChange = () => this.#gates.pump();
-    this.#lastId = Math.max(this.#lastId, spec.id);
-    return inst;
-  }
-
-  /**
-   * Runs `action` on `instances` group by group, dependents first, each
-   * level once the one before it is done (groups no longer configured last).
-   */
-  async #inStopOrder(
-    instances: readonly Instance[],
-    action: (i: Instance) => Promise<void>,
-    groups: readonly GroupConfig[] = this.#groups,
-  ): Promise<void> {
-    const levels = stopLevels(groups);
-    const known = new Set(levels.flat());
-    levels.push([...new Set(instances.map((i) => i.spec.group).filter((g) => !known.has(g)))]);
-    for (const level of levels) {
-      const names = new Set(level);
-      await Promise.all(instances.filter((i) => names.has(i.spec.group)).map(action));
-    }
-  }
-
   #check(started: number): void {
     const now = Date.now();
     emit(this.#events, { kind: "check", time: now });
-    for (const inst of this.#instances) inst.check(now);
+    for (const inst of this.#fleet.instances) inst.check(now);
     const max = this.#options.maxRunningTime;
     if (max > 0 && now - started >= max * 1000 && this.#stopping === undefined) {
       this.#log("notice", `maximum running time of ${max} s reached, stopping`);
@@ -286,7 +250,7 @@ export class Launcher {
       void this.stop();
     } else {
       this.#log("warning", `received ${name} again, killing every instance now`);
-      for (const inst of this.#instances) void inst.stop("stopped", 0);
+      for (const inst of this.#fleet.instances) void inst.stop("stopped", 0);
     }
   }
 
@@ -302,9 +266,9 @@ export class Launcher {
       // instances are still being set up when stop() comes right after run(): wait for them
       // dependents first: a group stops once every group that depends on it is gone
       this.#stopping = this.#ready.promise.then(() =>
-        this.#inStopOrder(this.#instances, (i) => i.stop("stopped"))
+        this.#fleet.stopInOrder(this.#fleet.instances)
       );
-      this.#wake?.();
+      this.#fleet.wake();
     }
     return this.#stopping.then(() => this.#done).then(() => {});
   }
@@ -313,12 +277,9 @@ export class Launcher {
    * Stops a group's instances (at once with `force`, else gracefully) and
    * keeps them stopped until {@linkcode Launcher.resumeGroup}.
    */
-  async suspendGroup(name: string, options: { force?: boolean } = {}): Promise<void> {
-    const members = this.#members(name);
-    this.#suspended.add(name);
-    this.#log("notice", `suspending group ${JSON.stringify(name)}`);
+  suspendGroup(name: string, options: { force?: boolean } = {}): Promise<void> {
     const grace = options.force ? 0 : this.#options.gracePeriod * 1000;
-    await Promise.all(members.map((i) => i.stop("suspended", grace)));
+    return suspendGroup(this.#fleet, name, grace);
   }
 
   /**
@@ -326,23 +287,12 @@ export class Launcher {
    * many were started (0 when none was suspended).
    */
   resumeGroup(name: string): number {
-    const members = this.#members(name);
-    this.#suspended.delete(name);
-    // suspended ones, and those a dependency that gave up kept from starting
-    const suspended = members.filter((i) =>
-      i.state === "suspended" || (i.state === "failed" && i.info().lastReason === "dependency")
-    );
-    if (suspended.length > 0) {
-      this.#log("notice", `resuming group ${JSON.stringify(name)}`);
-      this.#gates.admit(name, suspended); // dependsOn: held until its groups are ready
-    }
-    this.#wake?.();
-    return suspended.length;
+    return resumeGroup(this.#fleet, name);
   }
 
   /** Suspends every group, dependents first. */
   async suspendAll(options: { force?: boolean } = {}): Promise<void> {
-    for (const level of stopLevels(this.#groups)) {
+    for (const level of stopLevels(this.#fleet.groups)) {
       await Promise.all(level.map((g) => this.suspendGroup(g, options)));
     }
   }
@@ -367,58 +317,8 @@ export class Launcher {
    * `RangeError` when the number is out of bounds or when this system's
    * open-files or process limit cannot hold the new local instances.
    */
-  async scaleGroup(name: string, instancesPerHost: number): Promise<void> {
-    const label = `cannot scale group ${JSON.stringify(name)} to ${instancesPerHost} per host`;
-    if (
-      !Number.isInteger(instancesPerHost) || instancesPerHost < 0 ||
-      instancesPerHost > MAX_INSTANCES
-    ) {
-      throw new RangeError(`${label}: it must be an integer from 0 to ${MAX_INSTANCES}`);
-    }
-    const members = this.#members(name);
-    const settings = this.#settings;
-    if (settings === undefined) throw new Error("the launcher is not running");
-    // after a halted reload, some instances still carry the slot of the config before it
-    const templates = this.#slots.get(name)!;
-    const slotOf = new Map([...templates.keys()].map((slot) => [slotKey(slot), slot]));
-    const tagged = members.map((inst) => ({
-      inst,
-      spec: { ...inst.spec, slot: slotOf.get(slotKey(inst.spec.slot)) ?? inst.spec.slot },
-    }));
-    const rescaled = rescale(templates, tagged.filter((t) => templates.has(t.spec.slot)), {
-      instancesPerHost,
-      lastId: this.#lastId,
-    });
-    const specs = rescaled.added;
-    const removed = rescaled.removed.map((t) => t.inst);
-    const localAdded = specs.filter((s) => s.target.type === "local").length;
-    const problem = capacityProblem(readCapacity(), localAdded);
-    if (problem !== undefined) throw new RangeError(`${label}: ${problem}`);
-    const added: Instance[] = [];
-    for (const spec of specs) {
-      added.push(await this.#instance(spec, settings));
-    }
-    this.#log(
-      "notice",
-      `scaling group ${
-        JSON.stringify(name)
-      } to ${instancesPerHost} per host (+${added.length}, -${removed.length})`,
-    );
-    this.#ops++;
-    try {
-      this.#instances.push(...added);
-      const suspended = this.#suspended.has(name);
-      if (suspended) await Promise.all(added.map((i) => i.stop("suspended")));
-      else this.#gates.admit(name, added);
-      await Promise.all(removed.map((i) => i.stop("stopped")));
-      this.#instances = this.#instances.filter((i) => !removed.includes(i));
-      const groupCount = this.#slots.get(name)!.size * instancesPerHost;
-      for (const inst of members) if (!removed.includes(inst)) inst.regroup(groupCount);
-    } finally {
-      this.#ops--;
-      this.#gates.pump(); // instances left the fleet: a group waiting on them may go
-      this.#wake?.();
-    }
+  scaleGroup(name: string, instancesPerHost: number): Promise<void> {
+    return scaleGroup(this.#fleet, name, instancesPerHost);
   }
 
   /**
@@ -428,20 +328,9 @@ export class Launcher {
    * Throws when a new instance is not both within `aliveTimeout` seconds,
    * leaving the rest untouched.
    */
-  async restartGroup(name: string, options: { aliveTimeout?: number } = {}): Promise<void> {
+  restartGroup(name: string, options: { aliveTimeout?: number } = {}): Promise<void> {
     const { aliveTimeout = 30 } = options;
-    const members = this.#members(name);
-    this.#log("notice", `rolling restart of group ${JSON.stringify(name)}`);
-    this.#ops++;
-    try {
-      await rollingRestart(name, members, {
-        aliveTimeout,
-        cancelled: () => this.#stopping !== undefined,
-      });
-    } finally {
-      this.#ops--;
-      this.#wake?.();
-    }
+    return restartGroup(this.#fleet, name, aliveTimeout);
   }
 
   /**
@@ -450,26 +339,9 @@ export class Launcher {
    * has printed or pinged). Throws when no instance has that id, when it is
    * suspended, or when the new run is not alive within `aliveTimeout` seconds.
    */
-  async restartInstance(id: number, options: { aliveTimeout?: number } = {}): Promise<void> {
+  restartInstance(id: number, options: { aliveTimeout?: number } = {}): Promise<void> {
     const { aliveTimeout = 30 } = options;
-    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
-    const inst = this.#instances.find((i) => i.spec.id === id);
-    if (inst === undefined) {
-      throw new RangeError(
-        `no instance with id ${id} (ids: ${this.#instances.map((i) => i.spec.id).join(", ")})`,
-      );
-    }
-    if (inst.state === "suspended") {
-      throw new Error(`instance ${id} (${inst.spec.label}) is suspended: resume its group first`);
-    }
-    this.#log("notice", `restarting instance ${id} (${inst.spec.label} on ${inst.spec.host})`);
-    this.#ops++;
-    try {
-      await rollingRestart(inst.spec.group, [inst], { aliveTimeout });
-    } finally {
-      this.#ops--;
-      this.#wake?.();
-    }
+    return restartInstance(this.#fleet, id, aliveTimeout);
   }
 
   /**
@@ -494,101 +366,20 @@ export class Launcher {
    * ```
    */
   apply(groups: readonly GroupConfig[], options: ApplyOptions = {}): Promise<ApplyReport> {
-    // one reload at a time: each is planned against what the one before it left
-    const next = this.#applying.then(() => this.#apply(groups, options));
-    this.#applying = next.catch(() => {});
-    return next;
-  }
-
-  async #apply(groups: readonly GroupConfig[], options: ApplyOptions): Promise<ApplyReport> {
-    const { mode = "rolling", options: launch = {}, cwd = this.#cwd } = options;
-    const settings = this.#settings;
-    if (!this.#running || settings === undefined) throw new Error("the launcher is not running");
-    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
-    const valid = validateGroups(groups, { cwd });
-    const given = validateLaunchOptions(launch, []);
-    await this.#ready.promise; // right after run(), its instances are still being set up
-    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
-    const { applied, ignored } = optionChanges(this.#options, given);
-    const timeout = given.timeout ?? this.#options.timeout;
-    const generation = ++this.#generation;
-    const fresh = plan(valid, { timeout, cwd }).map((s) => rekey(s, generation));
-    const work = planReload(this.#groups, valid, fresh, this.#slots, mode);
-    const problem = capacityProblem(readCapacity(), work.localStarts);
-    if (problem !== undefined) throw new RangeError(`cannot reload: ${problem}`);
-    // from here on, the fleet changes
-    for (const key of applied) Object.assign(this.#options, { [key]: given[key] });
-    Object.assign(settings, supervisorSettings(this.#options));
-    this.#transports.gracePeriod = this.#options.gracePeriod;
-    const before = this.#groups;
-    this.#groups = valid;
-    this.#slots = work.slots;
-    this.#gates.setGroups(valid);
-    for (const name of [...this.#suspended]) {
-      if (!work.slots.has(name)) this.#suspended.delete(name);
-    }
-    this.#ops++;
-    try {
-      await work.run({
-        instances: () => this.#instances,
-        nextId: () => ++this.#lastId,
-        stopInOrder: (instances) => this.#inStopOrder(instances, (i) => i.stop("stopped"), before),
-        spawn: async (spec, after) => {
-          const inst = await this.#instance(spec, settings);
-          const at = after === undefined ? -1 : this.#instances.indexOf(after);
-          if (at < 0) this.#instances.push(inst);
-          else this.#instances.splice(at + 1, 0, inst);
-          return inst;
-        },
-        drop: (gone) => {
-          const set = new Set(gone);
-          this.#instances = this.#instances.filter((i) => !set.has(i));
-        },
-        admit: async (group, members) => {
-          if (this.#stopping !== undefined) {
-            await Promise.all(members.map((i) => i.stop("stopped"))); // made after stop() began
-          } else if (this.#suspended.has(group)) {
-            await Promise.all(members.map((i) => i.stop("suspended")));
-          } else this.#gates.admit(group, members);
-        },
-        stopping: () => this.#stopping !== undefined,
-        graceMs: () => settings.graceMs,
-      });
-      await this.#transports.release([
-        ...this.#instances.map((i) => i.spec.target),
-        ...[...this.#slots.values()].flatMap((m) => [...m.values()].map((t) => t.target)),
-      ]);
-    } finally {
-      this.#ops--;
-      this.#gates.pump(); // instances left the fleet: a group waiting on them may go
-      this.#wake?.();
-    }
-    const report: ApplyReport = { groups: work.reports, options: applied, ignored };
-    for (const line of reportLines(report)) this.#log("notice", `reload: ${line}`);
-    return report;
+    return this.#reloader.apply(groups, options);
   }
 
   /** Names of the groups being run (also those scaled to 0), in config order. */
   groupNames(): string[] {
-    return [...this.#slots.keys()];
+    return this.#fleet.groupNames();
   }
 
   /** A snapshot of every instance. */
   list(): InstanceInfo[] {
-    return this.#instances.map((i) => i.info());
+    return this.#fleet.instances.map((i) => i.info());
   }
 
-  #members(name: string): Instance[] {
-    if (this.#stopping !== undefined) throw new Error("the launcher is stopping");
-    if (!this.#slots.has(name)) {
-      throw new Error(
-        `no group named ${JSON.stringify(name)} (groups: ${this.groupNames().join(", ")})`,
-      );
-    }
-    return this.#instances.filter((i) => i.spec.group === name);
-  }
-
-  #log(level: "info" | "notice" | "warning" | "error", message: string): void {
+  #log(level: LogLevel, message: string): void {
     this.#logger.log({ level, message, time: Date.now() });
   }
 }

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  type InstanceSpec,
-  isDenoScript,
-  normalizePath,
-  plan,
-  rescale,
-  resolveScript,
-} from "./plan.ts";
+import { type InstanceSpec, plan } from "./plan.ts";
+import { isDenoScript, normalizePath, resolveScript } from "./_paths.ts";
+import { rescale } from "./_respec.ts";
 import type { GroupConfig } from "./types.ts";
 
 const seed: GroupConfig[] = [

@@ -1,3 +1,4 @@
+// Long on purpose: one state machine over shared private state; pure parts are in _instance_*.ts.
 /**
  * One supervised instance: starts it through its transport, relays its
  * output as log records, watches its liveness and readiness, restarts it by
@@ -17,13 +18,16 @@ import {
   type InstanceState,
   type StopReason,
 } from "./events.ts";
-import { type InstanceSpec, respec } from "./plan.ts";
+import type { InstanceSpec } from "./plan.ts";
+import { respec } from "./_respec.ts";
 import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
-import type { Logger, LogRecord } from "./types.ts";
+import type { Logger } from "./types.ts";
+import { instanceInfo, instanceRecord } from "./_instance_info.ts";
 import { hungFor } from "./_liveness.ts";
 import { Waiters } from "./_waiters.ts";
 import { decide, NO_RUNS, type RestartCounters } from "./_restart_policy.ts";
 import { readyAt } from "./_readiness.ts";
+import { RunReadiness } from "./_instance_ready.ts";
 import type { SupervisorSettings } from "./_settings.ts";
 
 /** One instance under supervision. */
@@ -50,10 +54,7 @@ export class Instance {
   #loop: Promise<void> = Promise.resolve();
   readonly #doneWaiters = new Waiters();
   readonly #aliveWaiters = new Waiters();
-  readonly #readyWaiters = new Waiters();
-  #saidReadyAt: number | undefined; // when the current run said `@distarch/1 ready`
-  #toldReady = false; // processReady was emitted for the current run
-  #readyTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #readiness = new RunReadiness();
 
   /** Creates the instance (it does not start). */
   constructor(
@@ -91,7 +92,7 @@ export class Instance {
     const s = this.#spec;
     if (groupCount === s.groupCount) return;
     this.#spec = respec(s, s.id, s.groupId, groupCount);
-    this.#running?.send(encodeMasterMessage({ v: 1, t: "groupCount", groupCount }));
+    if (this.#running !== undefined) tellGroupCount(this.#running, groupCount);
   }
 
   /** When the current (or last) run last printed anything, or started. */
@@ -139,7 +140,7 @@ export class Instance {
     const { waitReady, readyTimeout } = this.spec;
     return readyAt({ waitReady, readyTimeoutMs: readyTimeout * 1000 }, {
       ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
-      ...(this.#saidReadyAt !== undefined ? { saidReadyAt: this.#saidReadyAt } : {}),
+      ...(this.#readiness.saidAt !== undefined ? { saidReadyAt: this.#readiness.saidAt } : {}),
     });
   }
 
@@ -158,7 +159,7 @@ export class Instance {
   whenReady(signal?: AbortSignal): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (this.done) return Promise.reject(this.#notAlive());
-    return this.#readyWaiters.wait(signal);
+    return this.#readiness.wait(signal);
   }
 
   /** True when it will not run again unless resumed. */
@@ -169,24 +170,17 @@ export class Instance {
 
   /** Snapshot for `ps` and events. */
   info(): InstanceInfo {
-    const s = this.spec;
-    return {
-      id: s.id,
-      groupId: s.groupId,
-      groupCount: s.groupCount,
-      group: s.group,
-      host: s.host,
-      label: s.label,
+    return instanceInfo(this.spec, {
       state: this.#state,
-      ...(this.#running !== undefined ? { pid: this.#running.pid } : {}),
-      ...(this.#startedAt !== undefined ? { startedAt: this.#startedAt } : {}),
-      ...(this.#lastSeen !== undefined ? { lastSeen: this.#lastSeen } : {}),
+      pid: this.#running?.pid,
+      startedAt: this.#startedAt,
+      lastSeen: this.#lastSeen,
       restarts: this.#counters.restarts,
       runs: this.#runs,
       ready: this.ready,
-      ...(this.#readyAt !== undefined && this.ready ? { readyAt: this.#readyAt } : {}),
-      ...(this.#lastReason !== undefined ? { lastReason: this.#lastReason } : {}),
-    };
+      readyAt: this.#readyAt,
+      lastReason: this.#lastReason,
+    });
   }
 
   /** Resolves when the instance reaches a `done` state. */
@@ -303,7 +297,7 @@ export class Instance {
   #setDone(state: "ended" | "stopped" | "failed" | "suspended"): void {
     this.#state = state;
     this.#tellWaiters();
-    if (this.#readyWaiters.size > 0) this.#readyWaiters.rejectAll(this.#notAlive());
+    if (this.#readiness.size > 0) this.#readiness.rejectAll(this.#notAlive());
     this.#doneWaiters.resolveAll();
     this.onChange?.();
   }
@@ -311,25 +305,21 @@ export class Instance {
   /** The run is ready (again): log it when it had to say so, tell whoever waits. */
   #becameReady(): void {
     const at = this.#readyAt;
-    if (at === undefined || this.#state !== "running" || this.#toldReady) return;
-    this.#toldReady = true;
-    clearTimeout(this.#readyTimer);
-    this.#readyTimer = undefined;
+    if (at === undefined || this.#state !== "running" || !this.#readiness.tell()) return;
     const after = at - (this.#startedAt ?? at);
     if (this.spec.waitReady) this.#log("info", `ready (after ${(after / 1000).toFixed(1)} s)`);
     if (this.#events.processReady !== undefined) {
       emit(this.#events, { kind: "processReady", instance: this.info(), after });
     }
-    this.#readyWaiters.resolveAll();
+    this.#readiness.resolveAll();
     this.onChange?.();
   }
 
   /** waitReady: kills the run when it has not said ready within readyTimeout (a failed start). */
   #armReadyTimer(): void {
-    if (!this.spec.waitReady || this.#saidReadyAt !== undefined) return;
+    if (!this.spec.waitReady || this.#readiness.saidAt !== undefined) return;
     const seconds = this.spec.readyTimeout;
-    this.#readyTimer = setTimeout(() => {
-      this.#readyTimer = undefined;
+    this.#readiness.arm(seconds * 1000, () => {
       if (this.#state !== "running" || this.ready) return;
       this.#log(
         "error",
@@ -338,23 +328,11 @@ export class Instance {
       this.#reason ??= "not-ready";
       this.#state = "stopping";
       this.#terminate(this.#set.graceMs);
-    }, seconds * 1000);
+    });
   }
 
   #log(level: Level, message: string, context?: Record<string, unknown>): void {
-    const s = this.spec;
-    const record: LogRecord = {
-      level,
-      message,
-      time: Date.now(),
-      group: s.group,
-      host: s.host,
-      instance: s.label,
-      id: s.id,
-      groupId: s.groupId,
-    };
-    if (context !== undefined) record.context = context;
-    this.#logger.log(record);
+    this.#logger.log(instanceRecord(this.spec, level, message, context));
   }
 
   async #run(): Promise<void> {
@@ -372,11 +350,10 @@ export class Instance {
         this.#set.maxLineBytes,
       );
       this.#relay = relay;
-      this.#saidReadyAt = undefined;
-      this.#toldReady = false;
+      this.#readiness.newRun();
       relay.onReady = () => {
         if (this.#relay !== relay) return;
-        this.#saidReadyAt = relay.readyAt;
+        this.#readiness.said(relay.readyAt);
         this.#becameReady(); // before the start is known, it is told once running
       };
       // info() only for a hook that listens: an unheard event costs nothing
@@ -414,15 +391,12 @@ export class Instance {
         }
         // regrouped while it was starting: it was started with the count of then
         if (this.#spec.groupCount !== spec.groupCount) {
-          running.send(
-            encodeMasterMessage({ v: 1, t: "groupCount", groupCount: this.#spec.groupCount }),
-          );
+          tellGroupCount(running, this.#spec.groupCount);
         }
         this.#becameReady();
         this.#armReadyTimer();
         status = await running.status;
-        clearTimeout(this.#readyTimer);
-        this.#readyTimer = undefined;
+        this.#readiness.disarm();
         relay.flush();
         if (this.#killTimer !== undefined) clearTimeout(this.#killTimer);
         this.#killTimer = undefined;
@@ -477,4 +451,9 @@ export class Instance {
     if (d.delay === undefined) this.#setDone(d.final);
     return d.delay;
   }
+}
+
+/** Tells a running instance its group's new size: a `groupCount` line on its stdin. */
+function tellGroupCount(running: RunningInstance, groupCount: number): void {
+  running.send(encodeMasterMessage({ v: 1, t: "groupCount", groupCount }));
 }

@@ -10,7 +10,8 @@
  */
 
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { type InstanceSpec, plan, respec } from "../master/plan.ts";
+import { type InstanceSpec, plan } from "../master/plan.ts";
+import { respec } from "../master/_respec.ts";
 import type { ProcessConfig } from "../master/types.ts";
 import type { ExitStatus, RunningInstance, Transport } from "../master/transports/types.ts";
 import { encodeMasterMessage, PREFIX } from "../protocol/worker.ts";

@@ -7,7 +7,7 @@
 
 import { escapeText } from "../../master/log.ts";
 import { reportLines } from "../../master/reload.ts";
-import { normalizePath } from "../../master/plan.ts";
+import { normalizePath } from "../../master/_paths.ts";
 import { parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { formatIssue } from "../config_file.ts";
