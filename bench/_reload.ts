@@ -43,7 +43,7 @@ class Fleet {
   constructor() {
     this.launcher = new Launcher({
       logger: { log() {} },
-      events: { processReady: () => this.#onReady() },
+      events: { instanceReady: () => this.#onReady() },
       handleSignals: false,
       timeout: 0,
       gracePeriod: 5,

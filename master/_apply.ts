@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Instance } from "./process.ts";
+import type { Instance } from "./instance.ts";
 import type { InstanceSpec } from "./plan.ts";
 import { respec } from "./_respec.ts";
 import { diffGroups } from "./_reload_diff.ts";

@@ -10,7 +10,7 @@
 
 import type { EventHandlers } from "./events.ts";
 import type { InstanceSpec } from "./plan.ts";
-import { Instance } from "./process.ts";
+import { Instance } from "./instance.ts";
 import { stopLevels } from "./_dependencies.ts";
 import { StartGates } from "./_gates.ts";
 import type { SupervisorSettings } from "./_settings.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Instance } from "./process.ts";
+import type { Instance } from "./instance.ts";
 import { startGate } from "./_readiness.ts";
 
 /** A group's name and dependencies, as the gates need them. */

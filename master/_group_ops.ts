@@ -7,7 +7,7 @@
  */
 
 import { MAX_INSTANCES } from "./config.ts";
-import type { Instance } from "./process.ts";
+import type { Instance } from "./instance.ts";
 import { slotKey } from "./_apply.ts";
 import type { Fleet } from "./_fleet.ts";
 import { capacityProblem, readCapacity } from "./_limits.ts";

@@ -49,7 +49,7 @@ export class OutputRelay {
   /**
    * @param spec The instance, for the tags.
    * @param logger Where records go.
-   * @param onLine Called with every line (the `processSeen` event); slows the relay down.
+   * @param onLine Called with every line (the `instanceSeen` event); slows the relay down.
    * @param maxLine Longest line relayed as one record; longer ones are split into parts.
    */
   constructor(

@@ -7,7 +7,7 @@
  */
 
 import { type InstanceSpec, plan } from "./plan.ts";
-import { Instance } from "./process.ts";
+import { Instance } from "./instance.ts";
 import type { SupervisorSettings } from "./_settings.ts";
 import type { ExitStatus, OutputHandler, RunningInstance, Transport } from "./transports/types.ts";
 import type { LogRecord } from "./types.ts";

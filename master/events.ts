@@ -74,27 +74,27 @@ export type LauncherEvent =
   | { kind: "launcherStarted" }
   | { kind: "check"; time: number }
   | { kind: "launcherStopped" }
-  | { kind: "processCreated"; instance: InstanceInfo }
-  | { kind: "processStarted"; instance: InstanceInfo; pid: number }
-  | { kind: "processReady"; instance: InstanceInfo; after: number }
-  | { kind: "processTimedOut"; instance: InstanceInfo; silentFor: number }
+  | { kind: "instanceCreated"; instance: InstanceInfo }
+  | { kind: "instanceStarted"; instance: InstanceInfo; pid: number }
+  | { kind: "instanceReady"; instance: InstanceInfo; after: number }
+  | { kind: "instanceTimedOut"; instance: InstanceInfo; silentFor: number }
   | {
-    kind: "processStopped";
+    kind: "instanceStopped";
     instance: InstanceInfo;
     reason: StopReason;
     code: number | null;
     signal: string | null;
     willRestart: boolean;
   }
-  | { kind: "processSeen"; instance: InstanceInfo; line: string }
+  | { kind: "instanceSeen"; instance: InstanceInfo; line: string }
   /** A remote instance's CPU and memory, measured on its host (see `ResourceSampler.report`). */
-  | ({ kind: "processResources" } & InstanceResources);
+  | ({ kind: "instanceResources" } & InstanceResources);
 
 /** The event of a given kind. */
 export type EventOf<K extends LauncherEvent["kind"]> = Extract<LauncherEvent, { kind: K }>;
 
 /**
- * Hooks, one per event kind, all optional. `processSeen` is called for every
+ * Hooks, one per event kind, all optional. `instanceSeen` is called for every
  * line an instance prints: keep it cheap.
  */
 export type EventHandlers = {

@@ -11,7 +11,7 @@ import { DEFAULTS, validateGroups, validateLaunchOptions } from "./config.ts";
 import { emit, type EventHandlers, type InstanceInfo } from "./events.ts";
 import { defaultLogger } from "./log.ts";
 import { plan } from "./plan.ts";
-import type { Instance } from "./process.ts";
+import type { Instance } from "./instance.ts";
 import type { ApplyOptions, ApplyReport } from "./reload.ts";
 import { stopLevels } from "./_dependencies.ts";
 import { Fleet, type LogLevel } from "./_fleet.ts";
@@ -224,9 +224,9 @@ export class Launcher {
     return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
   }
 
-  /** A remote instance's CPU and memory, measured by its host's agent: a `processResources` event. */
+  /** A remote instance's CPU and memory, measured by its host's agent: a `instanceResources` event. */
   #emit(usage: InstanceResources): void {
-    emit(this.#events, { kind: "processResources", ...usage });
+    emit(this.#events, { kind: "instanceResources", ...usage });
   }
 
   #check(started: number): void {

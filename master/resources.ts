@@ -4,7 +4,7 @@
  * group (an instance is the leader of a group of its own, so a worker's
  * children count). Remote instances are measured on their host by its agent;
  * their samples come in through {@linkcode ResourceSampler.report} (the
- * launcher's `processResources` events).
+ * launcher's `instanceResources` events).
  *
  * @module
  */
@@ -119,12 +119,12 @@ export class ResourceSampler implements Disposable {
    * That run is then never read from this machine's `/proc`, whatever its
    * host is called.
    *
-   * @example Remote instances measured by their agents: the launcher's `processResources` events
+   * @example Remote instances measured by their agents: the launcher's `instanceResources` events
    * ```ts ignore
    * import { Launcher } from "./launcher.ts";
    * import { ResourceSampler } from "./resources.ts";
    * const launcher: Launcher = new Launcher({
-   *   events: { processResources: (e) => sampler.report(e.id, e.pid, e) },
+   *   events: { instanceResources: (e) => sampler.report(e.id, e.pid, e) },
    * });
    * const sampler = new ResourceSampler(() => launcher.list()).start();
    * ```

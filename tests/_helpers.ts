@@ -77,11 +77,11 @@ export function eventCollector(): { events: LauncherEvent[]; handlers: EventHand
     launcherStarted: push,
     check: push,
     launcherStopped: push,
-    processCreated: push,
-    processStarted: push,
-    processTimedOut: push,
-    processStopped: push,
-    processSeen: push,
+    instanceCreated: push,
+    instanceStarted: push,
+    instanceTimedOut: push,
+    instanceStopped: push,
+    instanceSeen: push,
   };
   return { events, handlers };
 }
@@ -274,9 +274,9 @@ export interface RunOptions extends Omit<LauncherOptions, "logger" | "handleSign
    */
   logger?: Logger;
   /**
-   * Also record `processSeen` events, one per output line. A `processSeen`
+   * Also record `instanceSeen` events, one per output line. A `instanceSeen`
    * hook moves the launcher off its raw fast path, so it is only installed
-   * when this is true or `events.processSeen` is given. @default {false}
+   * when this is true or `events.instanceSeen` is given. @default {false}
    */
   collectSeen?: boolean;
   /**
@@ -370,13 +370,13 @@ export function startGroups(groups: GroupConfig[], options: RunOptions = {}): La
   type Hook = ((e: LauncherEvent) => void) | undefined;
   const given = hooks as Record<string, Hook>;
   const collecting = handlers as Record<string, Hook>;
-  // every hook given is installed, also of a kind `events` does not record (processReady…)
+  // every hook given is installed, also of a kind `events` does not record (instanceReady…)
   const kinds = new Set([...Object.keys(collecting), ...Object.keys(given)]);
   const both = Object.fromEntries(
     [...kinds].flatMap((kind) => {
       const push = collecting[kind];
       const hook = given[kind];
-      const collect = push !== undefined && (kind !== "processSeen" || collectSeen);
+      const collect = push !== undefined && (kind !== "instanceSeen" || collectSeen);
       if (!collect && hook === undefined) return [];
       return [[kind, (e: LauncherEvent) => {
         if (collect) push(e);

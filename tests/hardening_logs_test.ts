@@ -31,13 +31,13 @@ Deno.test("text output escapes terminal controls and never lets a worker start a
     const out = memoryText();
     const { summary } = await runGroups([group("G", "h_inject.sh", mark, { binPath: "sh" })], {
       logger: out.logger,
-      ...(seen ? { events: { processSeen() {} } } : {}),
+      ...(seen ? { events: { instanceSeen() {} } } : {}),
     });
     await out.logger.flush();
     assert.equal(summary.ok, true);
     const bytes = out.bytes();
     for (const bad of [0x1b, 0x07, 0x7f, 0x0d]) {
-      assert.equal(bytes.indexOf(bad), -1, `byte ${bad} in the output (processSeen: ${seen})`);
+      assert.equal(bytes.indexOf(bad), -1, `byte ${bad} in the output (instanceSeen: ${seen})`);
     }
     assert.ok(!/\u009b/.test(out.text()), "no C1 CSI");
     const tag = "[G] [localhost] [h_inject.sh/1/1] ";

@@ -16,7 +16,7 @@ async function rejects(groups: unknown, path: RegExp, value: RegExp): Promise<vo
   const launcher = new Launcher({
     logger: log,
     handleSignals: false,
-    events: { processCreated: () => created++, launcherStarting: () => created++ },
+    events: { instanceCreated: () => created++, launcherStarting: () => created++ },
   });
   let error: unknown;
   try {

@@ -24,8 +24,8 @@ Deno.test("Launcher kills a hung worker's whole tree, restarts it, and gives up 
     { timeout: 1, checkInterval: 0.2, gracePeriod: 0.3, maxProcessTimeouts: 2, within: 30_000 },
   );
   const elapsed = Date.now() - t0;
-  const timedOut = ofKind(events, "processTimedOut");
-  const stopped = ofKind(events, "processStopped");
+  const timedOut = ofKind(events, "instanceTimedOut");
+  const stopped = ofKind(events, "instanceStopped");
   assert.equal(summary.ok, false, log.dump());
   assert.equal(summary.instances[0]?.state, "failed");
   assert.equal(summary.instances[0]?.lastReason, "timeout");
@@ -57,7 +57,7 @@ Deno.test("Launcher does not kill a worker that keeps pinging", async () => {
     { timeout: 2, checkInterval: 0.2 },
   );
   assert.equal(summary.ok, true, log.dump());
-  assert.deepEqual(ofKind(events, "processTimedOut"), []);
+  assert.deepEqual(ofKind(events, "instanceTimedOut"), []);
   assert.deepEqual(summary.instances.map((i) => [i.state, i.lastReason, i.restarts]), [
     ["ended", "ended", 0],
   ]);
@@ -75,7 +75,7 @@ Deno.test("a timeout of 0 disables the liveness check (group setting over launch
   const { launcher, log, events } = run;
   await waitFor(() => log.find("about to hang").length === 2, 15_000, "workers up");
   await sleep(1500);
-  assert.deepEqual(ofKind(events, "processTimedOut"), [], log.dump());
+  assert.deepEqual(ofKind(events, "instanceTimedOut"), [], log.dump());
   assert.deepEqual(launcher.list().map((i) => i.state), ["running", "running"]);
   const { summary } = await run.stop();
   assert.equal(summary.reason, "stopped");

@@ -17,7 +17,7 @@ function eventLog() {
   return {
     lines,
     events,
-    handlers: { processStarted: push, processReady: push, processStopped: push },
+    handlers: { instanceStarted: push, instanceReady: push, instanceStopped: push },
   };
 }
 
@@ -60,16 +60,16 @@ Deno.test("a consumer with dependsOn starts only after every feeder instance sai
   for (const i of feederReady) assert(i < firstConsumerLine, log.dump());
   // in events too: every feeder ready before any consumer started
   const lastFeederReady = Math.max(
-    ...ev.lines.flatMap((l, i) => l.startsWith("processReady feeder/") ? [i] : []),
+    ...ev.lines.flatMap((l, i) => l.startsWith("instanceReady feeder/") ? [i] : []),
   );
-  const firstConsumerStart = ev.lines.findIndex((l) => l.startsWith("processStarted consumer/"));
+  const firstConsumerStart = ev.lines.findIndex((l) => l.startsWith("instanceStarted consumer/"));
   assert(lastFeederReady < firstConsumerStart, ev.lines.join("\n"));
   assert(launcher.list().every((i) => i.ready && i.readyAt !== undefined));
   const { summary } = await run.stop();
   assert.equal(summary.ok, true, log.dump());
   assert.equal(summary.reason, "stopped");
   // stopping goes the other way: every consumer was gone before any feeder was stopped
-  const stops = ev.lines.filter((l) => l.startsWith("processStopped"));
+  const stops = ev.lines.filter((l) => l.startsWith("instanceStopped"));
   assert.deepEqual(stops.map((l) => l.split(" ")[1]!.split("/")[0]), [
     "consumer",
     "consumer",
@@ -161,19 +161,19 @@ Deno.test("resume of a dependent waits for its dependency; resumeAll follows the
   assert.deepEqual(launcher.list().map((i) => i.state), ["pending", "suspended"]);
   assert.equal(launcher.resumeGroup("feeder"), 1);
   await waitFor(() => launcher.list().every((i) => i.state === "running" && i.ready), 15_000);
-  const order = ev.lines.filter((l) => !l.startsWith("processStopped"));
+  const order = ev.lines.filter((l) => !l.startsWith("instanceStopped"));
   assert.deepEqual(order.map((l) => l.replace(/\/\d+$/, "")), [
-    "processStarted feeder",
-    "processReady feeder",
-    "processStarted consumer",
-    "processReady consumer",
+    "instanceStarted feeder",
+    "instanceReady feeder",
+    "instanceStarted consumer",
+    "instanceReady consumer",
   ]);
   // suspendAll stops the dependent first
   await launcher.suspendAll();
-  const stops = ev.lines.filter((l) => l.startsWith("processStopped"));
+  const stops = ev.lines.filter((l) => l.startsWith("instanceStopped"));
   assert.deepEqual(stops.map((l) => l.replace(/\/\d+$/, "")), [
-    "processStopped consumer",
-    "processStopped feeder",
+    "instanceStopped consumer",
+    "instanceStopped feeder",
   ]);
   const { summary } = await run.stop();
   assert.equal(summary.reason, "stopped");
@@ -201,12 +201,12 @@ Deno.test("restartGroup() stops the next instance only once the new run is ready
   ]);
   await Deno.writeTextFile(gate, "");
   await restart;
-  const order = ev.lines.filter((l) => !l.startsWith("processStarted")).slice(2);
+  const order = ev.lines.filter((l) => !l.startsWith("instanceStarted")).slice(2);
   assert.deepEqual(order, [
-    `processStopped g/${first!.id}`,
-    `processReady g/${first!.id}`,
-    `processStopped g/${second!.id}`,
-    `processReady g/${second!.id}`,
+    `instanceStopped g/${first!.id}`,
+    `instanceReady g/${first!.id}`,
+    `instanceStopped g/${second!.id}`,
+    `instanceReady g/${second!.id}`,
   ]);
   const { summary } = await run.stop();
   assert.equal(summary.ok, true, log.dump());

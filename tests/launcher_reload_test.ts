@@ -45,7 +45,7 @@ Deno.test("apply(): unchanged kept, changed replaced one by one after each succe
   // both markers are in these groups: whatever carries either is killed at the end of the scope
   await using run = startGroups(groups, {
     gracePeriod: 2,
-    events: { processStarted: push, processReady: push, processStopped: push },
+    events: { instanceStarted: push, instanceReady: push, instanceStopped: push },
   });
   const { launcher, log } = run;
   await waitFor(() => launcher.list().filter((i) => i.ready).length === 7, 15_000, "all ready");
@@ -79,7 +79,7 @@ Deno.test("apply(): unchanged kept, changed replaced one by one after each succe
   for (const o of oldBeta) assert.equal(pidAlive(o.pid!), false, `old beta ${o.id} is gone`);
   const expected = oldBeta.flatMap((o, k) => {
     const n = newBeta[k]!;
-    return [`processStarted ${n.id}`, `processReady ${n.id}`, `processStopped ${o.id}`];
+    return [`instanceStarted ${n.id}`, `instanceReady ${n.id}`, `instanceStopped ${o.id}`];
   });
   assert.deepEqual(lines, expected, log.dump());
   // the new beta runs see V=2 (a changed env is what made them change)
@@ -128,7 +128,7 @@ Deno.test("apply(): scaling keeps the running instances; all-at-once stops the o
   };
   await using run = startGroups([group("s", READY_SH, mark, { instances: 2 })], {
     gracePeriod: 1,
-    events: { processStarted: push, processStopped: push },
+    events: { instanceStarted: push, instanceStopped: push },
   });
   const { launcher } = run;
   await waitFor(() => running(launcher) === 2, 15_000);
@@ -148,12 +148,12 @@ Deno.test("apply(): scaling keeps the running instances; all-at-once stops the o
     ["changed", "all-at-once", 3],
   ]);
   assert.deepEqual(lines.map((l) => l.split(" ")[0]), [
-    "processStopped",
-    "processStopped",
-    "processStopped",
-    "processStarted",
-    "processStarted",
-    "processStarted",
+    "instanceStopped",
+    "instanceStopped",
+    "instanceStopped",
+    "instanceStarted",
+    "instanceStarted",
+    "instanceStarted",
   ]);
   const { summary } = await run.stop();
   assert.deepEqual([summary.ok, summary.reason], [true, "stopped"]);

@@ -45,7 +45,9 @@ Deno.test("Launcher restarts a crashing worker with growing delays, then gives u
   assert.deepEqual(crashes[3]?.context, {
     lastLines: ["line 1", "line 2", "line 3", "crashing now"],
   });
-  const stopped = events.filter((e): e is EventOf<"processStopped"> => e.kind === "processStopped");
+  const stopped = events.filter((e): e is EventOf<"instanceStopped"> =>
+    e.kind === "instanceStopped"
+  );
   assert.deepEqual(
     stopped.map((e) => [e.reason, e.code, e.willRestart]),
     [["crashed", 3, true], ["crashed", 3, true], ["crashed", 3, true], ["crashed", 3, false]],

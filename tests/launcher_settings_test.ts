@@ -134,7 +134,7 @@ Deno.test("a command that cannot be started is logged and handled by the restart
   assert.match(why[0]!.message, /No such file|not found|NotFound/i);
   assert.equal(summary.instances[1]?.state, "ended", "the other group is unaffected");
   const stops = events.flatMap((e) =>
-    e.kind === "processStopped" ? [[e.instance.group, e.reason, e.willRestart]] : []
+    e.kind === "instanceStopped" ? [[e.instance.group, e.reason, e.willRestart]] : []
   );
   assert.deepEqual(stops.filter(([g]) => g === "Bad"), [
     ["Bad", "start-failed", true],

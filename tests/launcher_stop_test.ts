@@ -17,8 +17,8 @@ import {
   waitFor,
 } from "./_helpers.ts";
 
-function stoppedEvents(events: LauncherEvent[]): EventOf<"processStopped">[] {
-  return events.filter((e): e is EventOf<"processStopped"> => e.kind === "processStopped");
+function stoppedEvents(events: LauncherEvent[]): EventOf<"instanceStopped">[] {
+  return events.filter((e): e is EventOf<"instanceStopped"> => e.kind === "instanceStopped");
 }
 
 Deno.test("Launcher.stop() sends SIGTERM that a Handler sees through mustStop and its signal", async () => {

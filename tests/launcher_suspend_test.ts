@@ -134,27 +134,27 @@ Deno.test("Launcher emits its events in order, with pid, line and stop reason", 
   const kinds = events.map((e) => e.kind).filter((k) => k !== "check");
   assert.deepEqual(kinds, [
     "launcherStarting",
-    "processCreated",
+    "instanceCreated",
     "launcherStarted",
-    "processStarted",
-    "processSeen",
-    "processSeen",
-    "processSeen",
-    "processStopped",
+    "instanceStarted",
+    "instanceSeen",
+    "instanceSeen",
+    "instanceSeen",
+    "instanceStopped",
     "launcherStopped",
   ]);
   const first = <K extends LauncherEvent["kind"]>(k: K) =>
     events.find((e) => e.kind === k) as Extract<LauncherEvent, { kind: K }>;
   assert.equal(first("launcherStarting").instances, 1);
-  assert.equal(first("processCreated").instance.label, "w_crash.ts/1/1");
-  assert.ok(first("processStarted").pid > 0);
+  assert.equal(first("instanceCreated").instance.label, "w_crash.ts/1/1");
+  assert.ok(first("instanceStarted").pid > 0);
   assert.deepEqual(
-    events.filter((e) => e.kind === "processSeen").slice(0, 3).map((e) =>
-      e.kind === "processSeen" ? e.line : ""
+    events.filter((e) => e.kind === "instanceSeen").slice(0, 3).map((e) =>
+      e.kind === "instanceSeen" ? e.line : ""
     ),
     ["line 1", "line 2", "crashing now"],
   );
-  const stopped = first("processStopped");
+  const stopped = first("instanceStopped");
   assert.deepEqual([stopped.reason, stopped.code, stopped.signal, stopped.willRestart], [
     "crashed",
     3,
@@ -169,10 +169,10 @@ Deno.test("a throwing event handler does not break the launcher", async () => {
   const mark = marker();
   const { summary, events } = await runGroups([group("E", "t_ids.ts", mark)], {
     events: {
-      processStarted: () => {
+      instanceStarted: () => {
         throw new Error("hook");
       },
-      processSeen: () => {
+      instanceSeen: () => {
         throw new Error("hook");
       },
     },
@@ -182,10 +182,10 @@ Deno.test("a throwing event handler does not break the launcher", async () => {
   assert.deepEqual(summary.instances.map((i) => [i.state, i.lastReason]), [["ended", "ended"]]);
   assert.deepEqual(events.map((e) => e.kind).filter((k) => k !== "check"), [
     "launcherStarting",
-    "processCreated",
+    "instanceCreated",
     "launcherStarted",
-    "processStarted",
-    "processStopped",
+    "instanceStarted",
+    "instanceStopped",
     "launcherStopped",
   ], "events go on after a hook threw");
 });

@@ -35,7 +35,7 @@ Deno.test({
       gracePeriod: 1,
       sshLease: 3,
       timeout: 0,
-      events: { processResources: (e) => seen.push(e) },
+      events: { instanceResources: (e) => seen.push(e) },
     });
     await using dashboard = serveDashboard(launcher, {
       listen: "127.0.0.1:0",
@@ -77,7 +77,7 @@ Deno.test({
 
       // the hook given to the launcher saw the samples, with each instance's id and remote pid
       const pids = new Map(launcher.list().map((i) => [i.id, i.pid]));
-      const samples = seen.filter((e) => e.kind === "processResources");
+      const samples = seen.filter((e) => e.kind === "instanceResources");
       for (const e of samples) assert.equal(e.pid, pids.get(e.id));
       // each group has its own SSH session, so its own agent: 2 samples of Busy at least, 1 of Idle
       const count = (name: string) =>

@@ -22,14 +22,14 @@ import { socketPath } from "../socket_path.ts";
  * The CLI's launcher: {@linkcode Launcher.list} carries each running
  * instance's `cpu`, `cpuSeconds` and `rss`, sampled every 2 s (local ones
  * from `/proc`, remote ones by their host's agent, through the
- * `processResources` events), so `ps --json`, the live view and the
+ * `instanceResources` events), so `ps --json`, the live view and the
  * dashboard share one sampler.
  */
 export class MeasuredLauncher extends Launcher {
   /** The sampler (started with the launcher; its timer does not hold the process). */
   readonly sampler: ResourceSampler;
 
-  /** A launcher with a started sampler (the `processResources` hook given is called too). */
+  /** A launcher with a started sampler (the `instanceResources` hook given is called too). */
   constructor(options: LauncherOptions = {}) {
     const { events = {} } = options;
     const holder: { sampler?: ResourceSampler } = {};
@@ -37,9 +37,9 @@ export class MeasuredLauncher extends Launcher {
       ...options,
       events: {
         ...events,
-        processResources: (e) => {
+        instanceResources: (e) => {
           holder.sampler?.report(e.id, e.pid, e);
-          events.processResources?.(e);
+          events.instanceResources?.(e);
         },
       },
     });

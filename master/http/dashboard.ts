@@ -34,7 +34,7 @@ export interface DashboardOptions {
   /**
    * A sampler to read CPU and memory from, e.g. one `ps` shares; it is not
    * started nor stopped here. Remote instances are measured only when the
-   * launcher's `processResources` events reach it (`sampler.report`), as the
+   * launcher's `instanceResources` events reach it (`sampler.report`), as the
    * CLI's `MeasuredLauncher` does. @default {one of `target.list()` (local instances), started here}
    */
   sampler?: ResourceSampler;

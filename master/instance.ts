@@ -203,7 +203,7 @@ export class Instance {
     this.#log("error", message);
     this.#lastReason = "dependency";
     emit(this.#events, {
-      kind: "processStopped",
+      kind: "instanceStopped",
       instance: { ...this.info(), state: "failed", lastReason: "dependency" },
       reason: "dependency",
       code: null,
@@ -266,7 +266,7 @@ export class Instance {
       "warning",
       `hung: no output for ${(silent / 1000).toFixed(1)} s (timeout ${timeout} s), killing it`,
     );
-    emit(this.#events, { kind: "processTimedOut", instance: this.info(), silentFor: silent });
+    emit(this.#events, { kind: "instanceTimedOut", instance: this.info(), silentFor: silent });
     this.#reason ??= "timeout";
     this.#state = "stopping";
     this.#terminate(this.#set.graceMs);
@@ -308,8 +308,8 @@ export class Instance {
     if (at === undefined || this.#state !== "running" || !this.#readiness.tell()) return;
     const after = at - (this.#startedAt ?? at);
     if (this.spec.waitReady) this.#log("info", `ready (after ${(after / 1000).toFixed(1)} s)`);
-    if (this.#events.processReady !== undefined) {
-      emit(this.#events, { kind: "processReady", instance: this.info(), after });
+    if (this.#events.instanceReady !== undefined) {
+      emit(this.#events, { kind: "instanceReady", instance: this.info(), after });
     }
     this.#readiness.resolveAll();
     this.onChange?.();
@@ -345,8 +345,8 @@ export class Instance {
       const relay = new OutputRelay(
         this.spec,
         this.#logger,
-        this.#events.processSeen &&
-          ((line) => emit(this.#events, { kind: "processSeen", instance: this.info(), line })),
+        this.#events.instanceSeen &&
+          ((line) => emit(this.#events, { kind: "instanceSeen", instance: this.info(), line })),
         this.#set.maxLineBytes,
       );
       this.#relay = relay;
@@ -357,8 +357,8 @@ export class Instance {
         this.#becameReady(); // before the start is known, it is told once running
       };
       // info() only for a hook that listens: an unheard event costs nothing
-      if (this.#events.processCreated !== undefined) {
-        emit(this.#events, { kind: "processCreated", instance: this.info() });
+      if (this.#events.instanceCreated !== undefined) {
+        emit(this.#events, { kind: "instanceCreated", instance: this.info() });
       }
       let status: ExitStatus | undefined;
       let startError: unknown;
@@ -386,8 +386,8 @@ export class Instance {
         }
         this.#tellWaiters();
         this.#log("info", `started (pid ${running.pid})`);
-        if (this.#events.processStarted !== undefined) {
-          emit(this.#events, { kind: "processStarted", instance: this.info(), pid: running.pid });
+        if (this.#events.instanceStarted !== undefined) {
+          emit(this.#events, { kind: "instanceStarted", instance: this.info(), pid: running.pid });
         }
         // regrouped while it was starting: it was started with the count of then
         if (this.#spec.groupCount !== spec.groupCount) {
@@ -441,7 +441,7 @@ export class Instance {
     this.#lastReason = d.reason;
     for (const { level, message, context } of d.logs) this.#log(level, message, context);
     emit(this.#events, {
-      kind: "processStopped",
+      kind: "instanceStopped",
       instance: this.info(),
       reason: d.reason,
       code: d.code,
