@@ -10,7 +10,7 @@ import type { AgentStartSpec } from "../../protocol/agent.ts";
 import type { InstanceSpec } from "../plan.ts";
 import { argvFor } from "./_argv.ts";
 import type { Owner, Signal } from "./_ssh_link.ts";
-import type { ResourcesHandler } from "./_ssh_session.ts";
+import type { ResourcesHandler } from "./_ssh_events.ts";
 import { type Artifact, cacheEntry } from "./_upload.ts";
 import type { ExitStatus, InstanceResources, RunningInstance } from "./types.ts";
 
