@@ -1,16 +1,15 @@
 /**
  * What {@linkcode SshTransport} keeps per agent session and per instance,
  * and the host-facing context its helpers (`_ssh_reattach.ts`,
- * `_ssh_install.ts`) work through.
+ * `_ssh_install.ts`, `_ssh_agent_start.ts`) work through.
  *
  * @module
  */
 
 import type { LogRecord } from "../types.ts";
-import { isAuthFailure, lastLine } from "./_ssh_args.ts";
 import type { AgentSession } from "./_ssh_session.ts";
-import { type Artifact, MISSING_MARK } from "./_upload.ts";
-import { StartError } from "./types.ts";
+import type { Artifact } from "./_upload.ts";
+import type { StartError } from "./types.ts";
 
 /** `bytes` random bytes, in hex. */
 export function randomHex(bytes: number): string {
@@ -70,33 +69,4 @@ export interface SshHost {
   log(level: LogRecord["level"], message: string): void;
   /** Marks the transport failed for good (logged once) and returns that error. */
   fail(message: string, cause?: unknown): StartError;
-}
-
-/**
- * Resolves once `session`'s agent is up; rejects with why it is not (once
- * per session): {@linkcode Missing}, after calling `onMissing`, when its
- * launcher found the host cache incomplete.
- */
-export async function watchAgent(
-  ctx: SshHost,
-  session: AgentSession,
-  onMissing: () => void,
-): Promise<void> {
-  const timer = setTimeout(() => session.abort("the agent did not start in 30 s"), 30_000);
-  try {
-    await session.ready;
-  } catch (error) {
-    await session.closed;
-    if (session.preamble.includes(MISSING_MARK)) {
-      onMissing();
-      throw new Missing();
-    }
-    const why = lastLine(session.stderr) || (error instanceof Error ? error.message : "");
-    if (isAuthFailure(session.stderr)) {
-      throw ctx.fail(`SSH to ${ctx.host} refused our credentials: ${why}`, error);
-    }
-    throw new StartError(`Cannot start the agent on ${ctx.host}: ${why}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -24,10 +24,11 @@ import { sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
 import { AgentSession } from "./_ssh_session.ts";
 import { instanceHandle, resourcesOf, startSpec } from "./_ssh_instance.ts";
 import { controlDirFor, ensureMaster, releaseMaster, retainMaster } from "./_ssh_control.ts";
-import { classify, ensureOnHost, workerBundle } from "./_ssh_install.ts";
-import { type Link, Missing, type Owner, randomHex, RUN, watchAgent } from "./_ssh_link.ts";
+import { ensureOnHost, workerBundle } from "./_ssh_install.ts";
+import { spawnAgent } from "./_ssh_agent_start.ts";
+import { type Link, Missing, type Owner } from "./_ssh_link.ts";
 import { reattach, type ReattachContext } from "./_ssh_reattach.ts";
-import { agentArtifact, agentCommand, type Artifact, runtimeArtifact } from "./_upload.ts";
+import type { Artifact } from "./_upload.ts";
 
 /** Options of {@linkcode SshTransport}. */
 export interface SshTransportOptions {
@@ -250,7 +251,14 @@ export class SshTransport implements Transport {
     const wait = this.#nextAttempt - Date.now();
     if (wait > 0) await delay(wait, { signal });
     try {
-      const link = await this.#spawnAgent(exec, bundle);
+      const link = await spawnAgent(this.#ctx, exec, bundle, {
+        muxKey: this.#muxKey,
+        grace: this.#grace,
+        adopt: this.#adopt,
+        install: () => this.#install,
+        installed: () => this.#install = false,
+        missing: () => this.#install = true,
+      });
       this.#link = link;
       link.ready.then(() => {
         this.#failures = 0;
@@ -284,51 +292,6 @@ export class SshTransport implements Transport {
   #backoff(): void {
     this.#failures++;
     this.#nextAttempt = Date.now() + backoffDelay(this.#failures, 1000, 30_000);
-  }
-
-  /**
-   * Starts the agent's session without waiting for it: its launcher checks
-   * the host cache itself (no probe first); only after it found something
-   * missing is the cache probed and filled before the launch.
-   */
-  async #spawnAgent(exec: Exec, bundle: Artifact | undefined): Promise<Link> {
-    const binPath = exec.kind === "deno" ? exec.binPath : undefined;
-    const agent = await agentArtifact();
-    const runtime = binPath ?? await runtimeArtifact();
-    const also = bundle === undefined ? [] : [bundle];
-    let args: string[];
-    try {
-      args = await this.#args();
-    } catch (error) {
-      throw classify(this.#ctx, error);
-    }
-    if (this.#install) {
-      const wanted = [agent, ...(typeof runtime === "string" ? [] : [runtime]), ...also];
-      const r = await ensureOnHost(this.#ctx, this.#muxKey, wanted, binPath);
-      if (binPath !== undefined && !r.binFound) {
-        throw this.#fail(`The Deno runtime ${JSON.stringify(binPath)} is missing on ${this.host}`);
-      }
-      this.#install = false;
-    }
-    const socket = this.#adopt > 0 ? `${RUN.id}/${randomHex(4)}` : undefined;
-    const command = agentCommand({
-      agent,
-      runtime,
-      also,
-      lease: this.#lease,
-      grace: this.#grace,
-      ...(socket !== undefined ? { adopt: { ms: this.#adopt, socket } } : {}),
-    });
-    const session = new AgentSession(
-      [...args, command],
-      this.#lease,
-      (line) => this.#log("warning", `ssh ${this.host}: ${line}`),
-      socket !== undefined ? { first: [{ t: "hello", secret: RUN.secret }], keep: true } : {},
-    );
-    const ready = watchAgent(this.#ctx, session, () => this.#install = true);
-    ready.catch(() => {});
-    const has = new Set(also.map((a) => a.hash));
-    return { session, ready, has, agent, runtime, ...(socket !== undefined ? { socket } : {}) };
   }
 
   /** Says bye to the agent, ends the session and, when last, the ControlMaster. */
