@@ -3,12 +3,21 @@
  * a connection whose first line, within 10 s, is an `attach` command of
  * this agent's protocol version with the master's secret, while the agent
  * is not stopping. Anything else is refused with one `REFUSED_MARK` line.
+ * And what a new link hears first: the magic, `ready`, and the replay.
  *
  * @module
  */
 
-import { AGENT_PROTOCOL_VERSION, type AgentCommand, REFUSED_MARK } from "../protocol/agent.ts";
+import {
+  AGENT_MAGIC,
+  AGENT_PROTOCOL_VERSION,
+  type AgentCommand,
+  encodeEvent,
+  REFUSED_MARK,
+} from "../protocol/agent.ts";
 import type { WriteAll } from "./_agent_out.ts";
+import type { Running } from "./_agent_instances.ts";
+import type { ReplayBuffer } from "./_agent_replay.ts";
 
 const encoder = new TextEncoder();
 
@@ -101,4 +110,35 @@ function same(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
+}
+
+/**
+ * What a new link gets first: the magic and `ready`; for a link that
+ * re-attaches (`ack`, with a `replay` buffer), `ready` names the running
+ * instances and is followed by the frames after `ack`.
+ */
+export function greeting(
+  lease: number,
+  running: Running,
+  replay: ReplayBuffer | undefined,
+  ack: number | undefined,
+): Uint8Array[] {
+  const frames: Uint8Array[] = [encoder.encode(AGENT_MAGIC)];
+  const ready = { t: "ready", v: AGENT_PROTOCOL_VERSION, pid: Deno.pid, lease } as const;
+  if (ack === undefined || replay === undefined) {
+    frames.push(encodeEvent({ ...ready, seq: replay?.last ?? 0 }));
+  } else {
+    const r = replay.since(ack);
+    const adopted = [...running].map(([key, { instance }]) => ({ key, pid: instance.pid }));
+    frames.push(encodeEvent({
+      ...ready,
+      seq: r.seq,
+      adopted,
+      replay: r.frames.length,
+      dropped: r.dropped,
+      ...(r.lost.length > 0 ? { lost: r.lost } : {}),
+    }));
+    for (const frame of r.frames) frames.push(frame);
+  }
+  return frames;
 }

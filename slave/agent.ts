@@ -33,8 +33,6 @@ import { delay } from "../_shared/delay.ts";
 import { errorMessage } from "../_shared/errors.ts";
 import { type RunningInstance, spawnProcess } from "../_shared/spawn.ts";
 import {
-  AGENT_MAGIC,
-  AGENT_PROTOCOL_VERSION,
   type AgentCommand,
   type AgentEvent,
   encodeEvent,
@@ -45,7 +43,7 @@ import {
 import { BatchWriter, type WriteAll } from "./_agent_out.ts";
 import { ReplayBuffer } from "./_agent_replay.ts";
 import { connect, listenSocket, SOCKET_KEY, socketPath } from "./_agent_socket.ts";
-import { lines, serve } from "./_agent_attach.ts";
+import { greeting, lines, serve } from "./_agent_attach.ts";
 import { handleCommand } from "./_agent_commands.ts";
 import { resolveArgv, resourceRows, type Running, stopInstances } from "./_agent_instances.ts";
 import { adoptArg, intArg, stringArg } from "./_agent_args.ts";
@@ -84,7 +82,6 @@ export interface AgentOptions {
 /** Bytes of frames kept for a re-attaching master, per running instance (4 MiB, at least 8 MiB). */
 const REPLAY_PER_INSTANCE = 4 * 1024 * 1024;
 
-const encoder = new TextEncoder();
 /** Bytes queued for the master above which the agent stops reading its instances. */
 const QUEUE_LIMIT = 8 * 1024 * 1024;
 
@@ -219,23 +216,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       if (link?.id === id) lose(`stdout broke: ${errorMessage(error)}`);
     });
     link = { id, out, ...(close ? { close } : {}) };
-    out.push(encoder.encode(AGENT_MAGIC));
-    const ready = { t: "ready", v: AGENT_PROTOCOL_VERSION, pid: Deno.pid, lease } as const;
-    if (ack === undefined || replay === undefined) {
-      out.push(encodeEvent({ ...ready, seq: replay?.last ?? 0 }));
-    } else {
-      const r = replay.since(ack);
-      const adopted = [...running].map(([key, { instance }]) => ({ key, pid: instance.pid }));
-      out.push(encodeEvent({
-        ...ready,
-        seq: r.seq,
-        adopted,
-        replay: r.frames.length,
-        dropped: r.dropped,
-        ...(r.lost.length > 0 ? { lost: r.lost } : {}),
-      }));
-      for (const frame of r.frames) out.push(frame);
-    }
+    for (const frame of greeting(lease, running, replay, ack)) out.push(frame);
     (async () => {
       try {
         while (true) {
