@@ -31,22 +31,22 @@
 
 import { delay } from "../_shared/delay.ts";
 import { errorMessage } from "../_shared/errors.ts";
-import { readProcessGroups } from "../_shared/proc.ts";
 import { type RunningInstance, spawnProcess } from "../_shared/spawn.ts";
 import {
-  AGENT_MAGIC,
-  AGENT_PROTOCOL_VERSION,
   type AgentCommand,
   type AgentEvent,
   encodeEvent,
   encodeFrame,
   FRAME,
-  REFUSED_MARK,
   type ResourceRow,
 } from "../protocol/agent.ts";
 import { BatchWriter, type WriteAll } from "./_agent_out.ts";
 import { ReplayBuffer } from "./_agent_replay.ts";
 import { connect, listenSocket, SOCKET_KEY, socketPath } from "./_agent_socket.ts";
+import { greeting, lines, serve } from "./_agent_attach.ts";
+import { handleCommand } from "./_agent_commands.ts";
+import { resolveArgv, resourceRows, type Running, stopInstances } from "./_agent_instances.ts";
+import { adoptArg, intArg, stringArg } from "./_agent_args.ts";
 
 /** Options of {@linkcode runAgent}. */
 export interface AgentOptions {
@@ -82,37 +82,8 @@ export interface AgentOptions {
 /** Bytes of frames kept for a re-attaching master, per running instance (4 MiB, at least 8 MiB). */
 const REPLAY_PER_INSTANCE = 4 * 1024 * 1024;
 
-const encoder = new TextEncoder();
-const SIGNALS: ReadonlySet<string> = new Set(["SIGTERM", "SIGKILL", "SIGINT", "SIGHUP"]);
 /** Bytes queued for the master above which the agent stops reading its instances. */
 const QUEUE_LIMIT = 8 * 1024 * 1024;
-const CACHED = /^@cache\/([0-9a-f]{64}\/[\w.-]+)$/;
-
-/** `argv` with `@deno` (as the program) and `@cache/<sha256>/<name>` words resolved. */
-function resolveArgv(argv: readonly string[], cache: string): string[] {
-  return argv.map((word, i) => {
-    // Linux names a replaced executable "<path> (deleted)"; the cache put the same bytes there
-    if (i === 0 && word === "@deno") return Deno.execPath().replace(/ \(deleted\)$/, "");
-    const m = CACHED.exec(word);
-    return m === null ? word : `${cache}/${m[1]}`;
-  });
-}
-
-/** Splits a byte stream into text lines (without their `\n`). */
-async function* lines(input: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  for await (const chunk of input) {
-    rest += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      yield rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-    }
-  }
-  rest += decoder.decode();
-  if (rest !== "") yield rest;
-}
 
 /**
  * Runs the agent until its link ends; resolves with the reason everything
@@ -131,7 +102,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     adopt = 0,
     socket,
   } = options;
-  const running = new Map<number, { instance: RunningInstance; done: Promise<void> }>();
+  const running: Running = new Map();
   let lastCommand = Date.now();
   let stopReason: string | undefined;
   let stopped: (reason: string) => void = () => {};
@@ -199,44 +170,29 @@ export async function runAgent(options: AgentOptions): Promise<string> {
 
   function handle(line: string): void {
     lastCommand = Date.now();
-    if (line.trim() === "") return;
-    let cmd: AgentCommand;
-    try {
-      cmd = JSON.parse(line) as AgentCommand;
-    } catch {
-      warn(`ignoring a line that is not JSON: ${line.slice(0, 80)}`);
-      return;
-    }
-    switch (cmd.t) {
-      case "start":
-        start(cmd.key, cmd.spec);
-        break;
-      case "signal":
-        if (SIGNALS.has(cmd.signal)) running.get(cmd.key)?.instance.kill(cmd.signal);
-        break;
-      case "stdin":
-        if (typeof cmd.text === "string") running.get(cmd.key)?.instance.send(cmd.text);
-        break;
-      case "hb":
-        if (typeof cmd.ack === "number") replay?.ack(cmd.ack);
-        break;
-      case "bye":
-        stopAll("the master said bye");
-        break;
-      case "hello":
-        if (replay !== undefined && door === undefined && typeof cmd.secret === "string") {
-          secret = cmd.secret;
+    handleCommand(line, {
+      start,
+      signal: (key, signal) => running.get(key)?.instance.kill(signal),
+      stdin: (key, text) => running.get(key)?.instance.send(text),
+      ack: (seq) => replay?.ack(seq),
+      bye: () => stopAll("the master said bye"),
+      hello: (said) => {
+        if (replay !== undefined && door === undefined) {
+          secret = said;
           try {
             door = listenSocket(cache, socket!);
-            serve(door.listener);
+            serve(door.listener, {
+              secret: () => secret,
+              stopping: () => stopReason,
+              attach,
+            });
           } catch (error) {
             warn(`cannot listen for a re-attaching master: ${errorMessage(error)}`);
           }
         }
-        break;
-      default:
-        warn(`ignoring an unknown command: ${line.slice(0, 80)}`);
-    }
+      },
+      warn,
+    });
   }
 
   /**
@@ -260,23 +216,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       if (link?.id === id) lose(`stdout broke: ${errorMessage(error)}`);
     });
     link = { id, out, ...(close ? { close } : {}) };
-    out.push(encoder.encode(AGENT_MAGIC));
-    const ready = { t: "ready", v: AGENT_PROTOCOL_VERSION, pid: Deno.pid, lease } as const;
-    if (ack === undefined || replay === undefined) {
-      out.push(encodeEvent({ ...ready, seq: replay?.last ?? 0 }));
-    } else {
-      const r = replay.since(ack);
-      const adopted = [...running].map(([key, { instance }]) => ({ key, pid: instance.pid }));
-      out.push(encodeEvent({
-        ...ready,
-        seq: r.seq,
-        adopted,
-        replay: r.frames.length,
-        dropped: r.dropped,
-        ...(r.lost.length > 0 ? { lost: r.lost } : {}),
-      }));
-      for (const frame of r.frames) out.push(frame);
-    }
+    for (const frame of greeting(lease, running, replay, ack)) out.push(frame);
     (async () => {
       try {
         while (true) {
@@ -306,72 +246,13 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     detached = { since: Date.now(), why: reason };
   }
 
-  /** Takes links that come through the socket and show the secret. */
-  async function serve(listener: Deno.Listener<Deno.UnixConn>): Promise<void> {
-    try {
-      for await (const conn of listener) welcome(conn).catch(() => conn.close());
-    } catch {
-      // closed
-    }
-  }
-
-  async function welcome(conn: Deno.UnixConn): Promise<void> {
-    const incoming = lines(conn.readable)[Symbol.asyncIterator]();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const first = await Promise.race([
-      incoming.next(),
-      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 10_000)),
-    ]);
-    clearTimeout(timer);
-    const writer = conn.writable.getWriter();
-    const refuse = async (why: string) => {
-      await writer.write(encoder.encode(`${REFUSED_MARK} ${why}\n`)).catch(() => {});
-      conn.close();
-    };
-    let cmd: Partial<Extract<AgentCommand, { t: "attach" }>> = {};
-    try {
-      cmd = first === undefined || first.done ? {} : JSON.parse(first.value);
-    } catch { /* refused below */ }
-    if (cmd.t !== "attach") return await refuse("the first line must be an attach command");
-    if (cmd.v !== AGENT_PROTOCOL_VERSION) {
-      return await refuse(
-        `protocol version ${cmd.v} asked, this agent speaks ${AGENT_PROTOCOL_VERSION}`,
-      );
-    }
-    if (secret === undefined || typeof cmd.secret !== "string" || !same(cmd.secret, secret)) {
-      return await refuse("wrong secret: this agent belongs to another master");
-    }
-    if (stopReason !== undefined) return await refuse(`the agent is stopping: ${stopReason}`);
-    let closed = false;
-    attach(
-      incoming,
-      (bytes) => writer.write(bytes),
-      () => {
-        if (closed) return;
-        closed = true;
-        try {
-          conn.close();
-        } catch { /* closed */ }
-      },
-      typeof cmd.ack === "number" ? cmd.ack : 0,
-    );
-  }
-
   async function stopAll(reason: string): Promise<void> {
     if (stopReason !== undefined) return;
     stopReason = reason;
     clearInterval(timer);
     door?.close();
     send({ t: "stopping", reason });
-    const all = () => Promise.all([...running.values()].map((r) => r.done));
-    if (running.size > 0) {
-      for (const { instance } of running.values()) instance.kill("SIGTERM");
-      let timeout: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([all(), new Promise((r) => timeout = setTimeout(r, grace))]);
-      clearTimeout(timeout);
-      for (const { instance } of running.values()) instance.kill("SIGKILL");
-      await Promise.race([all(), delay(2000)]);
-    }
+    await stopInstances(running, grace);
     if (link !== undefined) await Promise.race([link.out.flush(), delay(1000)]);
     stopped(reason);
   }
@@ -382,18 +263,14 @@ export async function runAgent(options: AgentOptions): Promise<string> {
   function sendResources(now: number): void {
     lastMeasure = now;
     if (running.size === 0) return;
-    const keys = new Map<number, number>(); // pid (group leader) → key
-    for (const [key, r] of running) keys.set(r.instance.pid, key);
-    let read: ReturnType<typeof readProcessGroups>;
+    let v: ResourceRow[];
     try {
-      read = readProcessGroups(keys.keys());
+      v = resourceRows(running);
     } catch (error) {
       measuring = false; // no procfs here (not Linux): the instances go unmeasured
       warn(`cannot measure the instances: ${errorMessage(error)}`);
       return;
     }
-    const v: ResourceRow[] = [];
-    for (const [pid, g] of read) v.push([keys.get(pid)!, pid, g.cpuSeconds, g.rss]);
     if (v.length > 0) send({ t: "res", time: now, v });
   }
 
@@ -428,43 +305,6 @@ export async function runAgent(options: AgentOptions): Promise<string> {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     door?.close();
   }
-}
-
-/** Compares two secrets in time independent of where they differ. */
-function same(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
-function stringArg(args: string[], name: string): string | undefined {
-  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-function intArg(args: string[], name: string, fallback: number): number {
-  const arg = args.find((a) => a.startsWith(`--${name}=`));
-  if (arg === undefined) return fallback;
-  const value = Number(arg.slice(name.length + 3));
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new TypeError(
-      `Invalid --${name}: must be a positive integer of ms: current value is ${arg}`,
-    );
-  }
-  return value;
-}
-
-/** `--adopt=<ms>:<run-id>/<agent-id>`: the adopt window and the socket; none = 0. */
-function adoptArg(args: string[]): { adopt: number; socket: string } | undefined {
-  const arg = stringArg(args, "adopt");
-  if (arg === undefined || arg === "0") return undefined;
-  const m = /^(\d+):(.+)$/.exec(arg);
-  if (m === null || !SOCKET_KEY.test(m[2]!) || Number(m[1]) <= 0) {
-    throw new TypeError(
-      `Invalid --adopt: must be <ms>:<run-id>/<agent-id> (hex ids): current value is ${arg}`,
-    );
-  }
-  return { adopt: Number(m[1]), socket: m[2]! };
 }
 
 if (import.meta.main) {

@@ -12,15 +12,10 @@
  * @module
  */
 
-import {
-  AGENT_MAGIC,
-  type AgentCommand,
-  type AgentEvent,
-  type AgentStartSpec,
-  FRAME,
-} from "../../protocol/agent.ts";
+import { AGENT_MAGIC, type AgentCommand, type AgentStartSpec } from "../../protocol/agent.ts";
 import { FrameReader } from "./_ssh_frames.ts";
-import type { ExitStatus, InstanceResources, OutputHandler } from "./types.ts";
+import { type Pending, type ResourcesHandler, SessionInstances } from "./_ssh_events.ts";
+import type { ExitStatus, OutputHandler } from "./types.ts";
 import { lastLine } from "./_ssh_args.ts";
 
 const encoder = new TextEncoder();
@@ -28,19 +23,6 @@ const decoder = new TextDecoder();
 const MAGIC = encoder.encode(AGENT_MAGIC);
 /** How long, in ms, the pipes are still read after the ssh client exited. */
 const DRAIN_MS = 1000;
-
-/** Receives what one instance uses, measured by the agent on its host. */
-export type ResourcesHandler = (usage: Omit<InstanceResources, "id">) => void;
-
-/** One instance of the session, by key: where its output goes, its start and exit. */
-export interface Pending {
-  onOutput: OutputHandler;
-  onResources: ResourcesHandler | undefined;
-  started: PromiseWithResolvers<number>;
-  exit: PromiseWithResolvers<ExitStatus>;
-  /** Its pid, once started. */
-  pid?: number;
-}
 
 /** Options of {@linkcode AgentSession} for re-attaching. */
 export interface AgentSessionOptions {
@@ -61,7 +43,14 @@ export interface AgentSessionOptions {
 export class AgentSession {
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #keys = new Map<number, Pending>();
+  readonly #events = new SessionInstances({
+    ready: () => {
+      this.#lastFrame = Date.now();
+      this.#ready.resolve();
+    },
+    kill: (key) => this.signal(key, "SIGKILL"),
+  });
+  readonly #keys = this.#events.keys;
   readonly #ready = Promise.withResolvers<void>();
   readonly #closed = Promise.withResolvers<string>();
   readonly #lease: number;
@@ -71,24 +60,15 @@ export class AgentSession {
   #lastFrame = Date.now();
   #timer: ReturnType<typeof setInterval>;
   #lostReason: string | undefined;
-  /** Set once the agent said it is stopping everything: why. */
-  #dying: string | undefined;
   /** Aborted when the session ends: stops reading the pipes. */
   readonly #stopReading = new AbortController();
-  #isReady = false;
   #ended = false;
   #onStderrLine: (line: string) => void;
   readonly #keep: boolean;
   /** True for a session made to re-attach (`inherit`): until `ready`, its instances are not its own. */
   readonly #inherited: boolean;
-  /** Sequence number of the last frame received (after `ready`). */
-  #seq = 0;
   /** Set when the session ended with its instances kept for a re-attach. */
   #kept = false;
-  /** Frames of the replay still to come after a re-attaching `ready`; then the check. */
-  #replayLeft = -1;
-  #adopted: Set<number> | undefined;
-  #dropped = 0;
 
   /**
    * Spawns `ssh <args> <remoteCommand>`.
@@ -121,10 +101,10 @@ export class AgentSession {
       this.#code = st.code;
       let timer: ReturnType<typeof setTimeout> | undefined;
       // a session whose instances can be re-attached need not wait: the agent replays what is left
-      const drain = this.#keep && this.#isReady ? 0 : DRAIN_MS;
+      const drain = this.#keep && this.#events.isReady ? 0 : DRAIN_MS;
       await Promise.race([reading, new Promise((r) => timer = setTimeout(r, drain))]);
       clearTimeout(timer);
-      const why = this.#lostReason ?? this.#dying ??
+      const why = this.#lostReason ?? this.#events.dying ??
         `ssh exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}` +
           (lastLine(this.#stderr) ? `: ${lastLine(this.#stderr)}` : "");
       this.#end(why);
@@ -148,7 +128,7 @@ export class AgentSession {
 
   /** True until the session is over, or its agent said it is stopping: it takes no new instance. */
   get alive(): boolean {
-    return this.#lostReason === undefined && this.#dying === undefined;
+    return this.#lostReason === undefined && this.#events.dying === undefined;
   }
 
   /** What came on stdout before the agent's magic (its head): shell noise, or a launcher's word. */
@@ -163,12 +143,12 @@ export class AgentSession {
 
   /** True once the agent said ready. */
   get isReady(): boolean {
-    return this.#isReady;
+    return this.#events.isReady;
   }
 
   /** Sequence number of the last agent frame received: what a re-attach acknowledges. */
   get received(): number {
-    return this.#seq;
+    return this.#events.seq;
   }
 
   /** True when the session ended with its started instances kept for {@linkcode handOver}. */
@@ -178,7 +158,7 @@ export class AgentSession {
 
   /** On a re-attached session: frames the agent's bounded buffer dropped while no link was up. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#events.dropped;
   }
 
   /** The instances kept when the session was lost (see `keep`); the session forgets them. */
@@ -197,11 +177,11 @@ export class AgentSession {
   #tick(): void {
     const silent = Date.now() - this.#lastFrame;
     // before `ready`, a slow start (a loaded host) is the start timeout's business
-    if (this.#isReady && silent > this.#lease) {
+    if (this.#events.isReady && silent > this.#lease) {
       this.abort(`no sign of life from the agent for ${silent} ms`);
       return;
     }
-    this.#send(this.#keep ? { t: "hb", ack: this.#seq } : { t: "hb" });
+    this.#send(this.#keep ? { t: "hb", ack: this.#events.seq } : { t: "hb" });
   }
 
   #send(cmd: AgentCommand): void {
@@ -210,7 +190,7 @@ export class AgentSession {
   }
 
   async #readStdout(): Promise<void> {
-    const frames = new FrameReader((kind, key, payload) => this.#frame(kind, key, payload), {
+    const frames = new FrameReader((kind, key, payload) => this.#events.frame(kind, key, payload), {
       magic: MAGIC,
       onPreamble: (bytes) => {
         if (this.#preamble.length < 4096) this.#preamble += decoder.decode(bytes).slice(0, 4096);
@@ -246,103 +226,6 @@ export class AgentSession {
       reader.releaseLock();
     }
     if (rest.trim() !== "") this.#onStderrLine(rest);
-  }
-
-  #frame(kind: number, key: number, payload: Uint8Array): void {
-    if (this.#isReady) {
-      this.#seq++;
-      if (this.#replayLeft > 0 && --this.#replayLeft === 0) queueMicrotask(() => this.#replayed());
-    }
-    if (kind !== FRAME.event) {
-      // a view of the reader's buffer, valid during the call: the OutputHandler contract
-      this.#keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload);
-      return;
-    }
-    let event: AgentEvent;
-    try {
-      event = JSON.parse(decoder.decode(payload));
-    } catch {
-      return;
-    }
-    switch (event.t) {
-      case "ready":
-        if (this.#isReady) break;
-        this.#isReady = true;
-        this.#seq = event.seq ?? 0;
-        this.#lastFrame = Date.now();
-        if (event.adopted !== undefined) {
-          this.#adopted = new Set(event.adopted.map((a) => a.key));
-          this.#dropped = event.dropped ?? 0;
-          // said in the instance's own output, where the missing lines were
-          for (const l of event.lost ?? []) {
-            this.#keys.get(l.key)?.onOutput(
-              "stderr",
-              encoder.encode(
-                `\n[distarch: ${l.chunks} chunks (${l.bytes} bytes) of this instance's output were ` +
-                  "dropped while no master was attached: the agent's buffer is bounded]\n",
-              ),
-            );
-          }
-          // started by a command whose answer was lost with the old link: nobody waits for it
-          for (const a of event.adopted) {
-            if (!this.#keys.has(a.key)) this.signal(a.key, "SIGKILL");
-          }
-          this.#replayLeft = event.replay ?? 0;
-          if (this.#replayLeft === 0) queueMicrotask(() => this.#replayed());
-        }
-        this.#ready.resolve();
-        break;
-      case "started": {
-        const p = this.#keys.get(event.key);
-        if (p !== undefined) p.pid = event.pid;
-        p?.started.resolve(event.pid);
-        break;
-      }
-      case "error": {
-        const p = this.#keys.get(event.key);
-        this.#keys.delete(event.key);
-        p?.started.reject(new Error(event.message));
-        break;
-      }
-      case "exit": {
-        const p = this.#keys.get(event.key);
-        this.#keys.delete(event.key);
-        const lost = event.lost ?? this.#dying;
-        p?.exit.resolve({ code: event.code, signal: event.signal, ...(lost ? { lost } : {}) });
-        break;
-      }
-      case "stopping":
-        // its lease ran out (we could not keep it), or it was told to stop: every instance
-        // it still has is lost, and new ones go to a new session
-        this.#dying ??= `the agent stopped every instance: ${event.reason}`;
-        break;
-      case "res":
-        if (!Array.isArray(event.v)) break;
-        for (const row of event.v) {
-          if (!Array.isArray(row)) continue;
-          const [key, pid, cpuSeconds, rss] = row;
-          this.#keys.get(key)?.onResources?.({ pid, cpuSeconds, rss, time: event.time });
-        }
-        break;
-        // any other event (from a newer agent) is ignored
-    }
-  }
-
-  /**
-   * The replay after a re-attaching `ready` is over: an inherited instance
-   * neither running nor reported ended has ended with its report dropped.
-   */
-  #replayed(): void {
-    this.#replayLeft = -1;
-    for (const [key, p] of this.#keys) {
-      if (this.#adopted?.has(key) || p.pid === undefined) continue;
-      this.#keys.delete(key);
-      p.exit.resolve({
-        code: 255,
-        signal: null,
-        lost: "it ended while no master was attached, and the agent's buffer dropped its exit",
-      });
-    }
   }
 
   /**
@@ -414,14 +297,15 @@ export class AgentSession {
     this.#stopReading.abort();
     this.#ready.reject(new Error(reason));
     const lost: ExitStatus = { code: 255, signal: null, lost: reason };
-    if (this.#inherited && !this.#isReady) {
+    if (this.#inherited && !this.#events.isReady) {
       // a re-attach that failed: the instances stay with whoever tries next
       this.#keys.clear();
       this.#closed.resolve(reason);
       return;
     }
     // the agent keeps its instances for its adopt window: a new session may take them over
-    const keep = this.#keep && this.#isReady && this.#dying === undefined && reason !== "closed";
+    const keep = this.#keep && this.#events.isReady && this.#events.dying === undefined &&
+      reason !== "closed";
     for (const [key, p] of this.#keys) {
       p.started.reject(new Error(`the link was lost: ${reason}`));
       if (keep && p.pid !== undefined) continue;
