@@ -1,3 +1,4 @@
+// Long on purpose: runAgent is one closure over the link, replay buffer and stop reason; the rest is in _agent_*.ts.
 /**
  * The host agent: run at the far end of one SSH session as
  * `deno run -A agent.js --lease=<ms> --grace=<ms> --cache=<dir> [--measure=<ms>]`. It starts

@@ -1,3 +1,4 @@
+// Long on purpose: the ssh process lifecycle (spawn, pipes, heartbeat, watchdog, end); events are in _ssh_events.ts.
 /**
  * One SSH session to one host agent: the `ssh` client process, the commands
  * written to its stdin, the frames read from its stdout, the heartbeat and

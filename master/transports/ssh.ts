@@ -1,3 +1,4 @@
+// Slightly long: a third is the options JSDoc and the context its _ssh_* helpers share.
 /**
  * Running instances on a remote host through the system OpenSSH client: one
  * SSH session per transport, at the end of which a host agent
