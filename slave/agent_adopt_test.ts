@@ -12,6 +12,7 @@ import {
   REFUSED_MARK,
 } from "../protocol/agent.ts";
 import { socketPath } from "./_agent_socket.ts";
+import { pidAlive, waitFor } from "../tests/_helpers.ts";
 
 const AGENT = new URL("./agent.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -19,22 +20,11 @@ const decoder = new TextDecoder();
 const SECRET = "5ec7e7".repeat(8);
 const KEY = "0123456789abcdef/cafe";
 
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits for `cond` (the shared `waitFor`, named for what it waits for). */
+const until = (what: string, cond: () => boolean, ms = 10_000) =>
+  waitFor(cond, ms, what).then(() => {});
 
 /** One link's view: text before the magic, events, output by key, frames after `ready`. */
 class Link {

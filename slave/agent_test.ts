@@ -7,28 +7,17 @@ import {
   FRAME,
   FrameDecoder,
 } from "../protocol/agent.ts";
+import { pidAlive, waitFor } from "../tests/_helpers.ts";
 
 const AGENT = new URL("./agent.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** True while `pid` is a live (not zombie) process. */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits for `cond` (the shared `waitFor`, named for what it waits for). */
+const until = (what: string, cond: () => boolean, ms = 10_000) =>
+  waitFor(cond, ms, what).then(() => {});
 
 /** A local agent subprocess with piped stdin/stdout, and its decoded output. */
 class Agent implements AsyncDisposable {

@@ -15,6 +15,7 @@ import { respec } from "../master/_respec.ts";
 import type { ProcessConfig } from "../master/types.ts";
 import type { ExitStatus, RunningInstance, Transport } from "../master/transports/types.ts";
 import { encodeMasterMessage, PREFIX } from "../protocol/worker.ts";
+import { pidAlive, waitFor } from "./_helpers.ts";
 
 /** A transport to test, and the process config its instances are planned from. */
 export interface TransportFixture extends AsyncDisposable {
@@ -35,23 +36,11 @@ export interface TransportSuiteOptions {
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-/** True while `pid` is a live (not zombie) process of this machine. */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !"ZX".includes(stat.slice(stat.lastIndexOf(")") + 2)[0]!);
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for `cond` (the shared `waitFor`, named for what it waits for). */
+const until = (what: string, cond: () => boolean, ms = 20_000) =>
+  waitFor(cond, ms, what).then(() => {});
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -18,13 +18,9 @@ import { sshdUnavailable, startSshd } from "./_sshd.ts";
 
 const worker = new URL("./fixtures/s_suite.ts", import.meta.url).pathname;
 
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for `cond` (the shared `waitFor`, named for what it waits for). */
+const until = (what: string, cond: () => boolean, ms = 30_000) =>
+  waitFor(cond, ms, what).then(() => {});
 
 /** The id of the instance a record is about (its tag is `command/id/groupId`). */
 function idOf(r: LogRecord): number | undefined {

@@ -7,6 +7,7 @@ import { type RunningInstance, StartError } from "../master/transports/types.ts"
 import { runtimeArtifact } from "../master/transports/_upload.ts";
 import { PREFIX } from "../protocol/worker.ts";
 import { descendantsOf, type SshdFixture, sshdUnavailable, startSshd } from "./_sshd.ts";
+import { pidAlive, waitFor } from "./_helpers.ts";
 
 const ignore = sshdUnavailable() !== undefined;
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -47,22 +48,11 @@ function contextOf(output: string): Record<string, unknown> {
   return JSON.parse(line.slice(PREFIX.length)).ctx;
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for `cond` (the shared `waitFor`, named for what it waits for). */
+const until = (what: string, cond: () => boolean, ms: number) =>
+  waitFor(cond, ms, what).then(() => {});
 
 function transports(sshd: SshdFixture, c: Collector, config = sshd.remoteConfig()) {
   return sshd.hosts.map((host) =>
