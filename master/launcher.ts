@@ -32,6 +32,15 @@ import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
 /** Options of a {@linkcode Launcher}. */
 export interface LauncherOptions extends LaunchOptions {
+  /**
+   * A private directory (0700, created when missing) where the master keeps
+   * its run's state (`state.json`, 0600): the run's id and secret and where
+   * each instance runs. A new master given the same directory adopts the
+   * instances a previous one left running (SIGKILL, crash,
+   * {@linkcode Launcher.leave}) within `adoptWindow`. Unset: nothing is
+   * kept, no adoption across master processes. @default {none}
+   */
+  stateDir?: string;
   /** Where log records go. @default {text lines on stdout} */
   logger?: Logger;
   /** Event hooks. @default {{}} */
@@ -271,6 +280,16 @@ export class Launcher {
       this.#fleet.wake();
     }
     return this.#stopping.then(() => this.#done).then(() => {});
+  }
+
+  /**
+   * Ends the run now without stopping any instance: each is left to its
+   * agent, which keeps it running for `adoptWindow` seconds for a new master
+   * with the same `stateDir` to adopt (else stops it). `run()` resolves.
+   * Rejects when adoption is off (`adoptWindow` 0 or no `stateDir`).
+   */
+  leave(): Promise<void> {
+    return Promise.reject(new Error("Launcher.leave() is not implemented yet"));
   }
 
   /**
