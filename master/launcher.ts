@@ -95,6 +95,7 @@ export class Launcher {
   readonly #options: Required<LaunchOptions>;
   readonly #handleSignals: boolean;
   readonly #cwd: string;
+  readonly #stateDir: string | undefined;
   readonly #transports: TransportPool;
   readonly #fleet: Fleet;
   readonly #reloader: Reloader;
@@ -113,8 +114,10 @@ export class Launcher {
       handleSignals = true,
       cwd = Deno.cwd(),
       transports = {},
+      stateDir,
       ...rest
     } = options;
+    this.#stateDir = stateDir;
     const o = validateLaunchOptions(rest, []);
     this.#logger = logger ?? defaultLogger();
     this.#events = events;
