@@ -76,7 +76,7 @@ export type AgentCommand =
    * The first line on the agent's Unix socket: take over as the master's
    * link, replay every frame after `ack`.
    */
-  | { t: "attach"; v: number; secret: string; ack: number };
+  | { t: "attach"; v: number; secret: string; ack?: number };
 
 /** An event from an agent to the master. */
 export type AgentEvent =

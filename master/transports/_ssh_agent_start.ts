@@ -9,7 +9,7 @@
 import type { Exec } from "../plan.ts";
 import { isAuthFailure, lastLine } from "./_ssh_args.ts";
 import { classify, ensureOnHost } from "./_ssh_install.ts";
-import { type Link, Missing, randomHex, RUN, type SshHost } from "./_ssh_link.ts";
+import { type Link, Missing, randomHex, type SshHost } from "./_ssh_link.ts";
 import { AgentSession } from "./_ssh_session.ts";
 import {
   agentArtifact,
@@ -48,7 +48,8 @@ export async function spawnAgent(
   options: AgentStartOptions,
 ): Promise<Link> {
   const { muxKey, grace, adopt } = options;
-  const binPath = exec.kind === "deno" ? exec.binPath : undefined;
+  // the local agent runs on this Deno (its shell finds it by its absolute path)
+  const binPath = ctx.local ? Deno.execPath() : exec.kind === "deno" ? exec.binPath : undefined;
   const agent = await agentArtifact();
   const runtime = binPath ?? await runtimeArtifact();
   const also = bundle === undefined ? [] : [bundle];
@@ -66,7 +67,7 @@ export async function spawnAgent(
     }
     options.installed();
   }
-  const socket = adopt > 0 ? `${RUN.id}/${randomHex(4)}` : undefined;
+  const socket = adopt > 0 ? `${ctx.run.id}/${randomHex(4)}` : undefined;
   const command = agentCommand({
     agent,
     runtime,
@@ -78,8 +79,14 @@ export async function spawnAgent(
   const session = new AgentSession(
     [...args, command],
     ctx.lease,
-    (line) => ctx.log("warning", `ssh ${ctx.host}: ${line}`),
-    socket !== undefined ? { first: [{ t: "hello", secret: RUN.secret }], keep: true } : {},
+    (line) => ctx.log("warning", `${ctx.local ? "agent" : "ssh"} ${ctx.host}: ${line}`),
+    {
+      detached: ctx.local === true,
+      ...(ctx.written !== undefined ? { written: ctx.written } : {}),
+      ...(socket !== undefined
+        ? { first: [{ t: "hello" as const, secret: ctx.run.secret }], keep: true }
+        : {}),
+    },
   );
   const ready = watchAgent(ctx, session, options.missing);
   ready.catch(() => {});

@@ -8,7 +8,7 @@
 
 import type { AgentStartSpec } from "../../protocol/agent.ts";
 import type { InstanceSpec } from "../plan.ts";
-import { argvFor } from "./_argv.ts";
+import { argvFor, denoRuntime } from "./_argv.ts";
 import type { Owner, Signal } from "./_ssh_link.ts";
 import type { ResourcesHandler } from "./_ssh_events.ts";
 import { type Artifact, cacheEntry } from "./_upload.ts";
@@ -21,6 +21,17 @@ export function startSpec(spec: InstanceSpec, bundle: Artifact | undefined): Age
     : `@cache/${cacheEntry(bundle)}`;
   return {
     argv: argvFor(spec.exec, "@deno", script),
+    ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+    env: spec.env,
+    ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
+    stdinLine: JSON.stringify(spec.context) + "\n",
+  };
+}
+
+/** What the local agent runs: the same argv, cwd and env as the local transport's. */
+export function localStartSpec(spec: InstanceSpec): AgentStartSpec {
+  return {
+    argv: argvFor(spec.exec, denoRuntime()),
     ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
     env: spec.env,
     ...(spec.priority !== undefined ? { priority: spec.priority } : {}),

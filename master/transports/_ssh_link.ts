@@ -63,8 +63,17 @@ export interface SshHost {
   readonly lease: number;
   /** Whether the transport is closed. */
   closed(): boolean;
-  /** Client ssh args, once the host's ControlMaster is up. */
+  /**
+   * The argv a host command is appended to, program first: `ssh <client
+   * args>` once the host's ControlMaster is up, or `sh -c` for the local agent.
+   */
   args(): Promise<string[]>;
+  /** The run's identity: its id names the agents' sockets, its secret lets a link attach. */
+  readonly run: { id: string; secret: string };
+  /** Resolves once the output handed on so far is written (frames are acknowledged then). */
+  readonly written?: () => Promise<void>;
+  /** True for the local agent: its session runs in a session of its own (it outlives the master). */
+  readonly local?: boolean;
   /** Logs with the host's name. */
   log(level: LogRecord["level"], message: string): void;
   /** Marks the transport failed for good (logged once) and returns that error. */

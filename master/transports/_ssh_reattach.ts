@@ -10,7 +10,8 @@ import { delay } from "../../_shared/delay.ts";
 import { errorMessage } from "../../_shared/errors.ts";
 import { AGENT_PROTOCOL_VERSION, NO_AGENT_MARK, REFUSED_MARK } from "../../protocol/agent.ts";
 import { lastLine, remoteScript } from "./_ssh_args.ts";
-import { type Link, type Owner, RUN, type SshHost } from "./_ssh_link.ts";
+import { type Link, type Owner, type SshHost } from "./_ssh_link.ts";
+import type { Pending } from "./_ssh_events.ts";
 import { runSsh } from "./_ssh_run.ts";
 import { AgentSession } from "./_ssh_session.ts";
 import { connectCommand } from "./_upload.ts";
@@ -43,12 +44,32 @@ export interface ReattachContext extends SshHost {
  * over. When it cannot, they are lost (the agent stops them at the end of
  * its window).
  */
-export async function reattach(ctx: ReattachContext, link: Link, why: string): Promise<void> {
-  const t0 = Date.now();
-  const deadline = t0 + ctx.adopt;
+export function reattach(ctx: ReattachContext, link: Link, why: string): Promise<void> {
   const old = link.session;
   const ack = old.received;
-  const keys = old.handOver();
+  return attachTo(ctx, link, old.handOver(), ack, why).then(() => {});
+}
+
+/** Where a new session finds an agent: its socket and the connector's files. */
+export type AgentPlace = Pick<Link, "agent" | "runtime" | "socket" | "has">;
+
+/**
+ * Takes `keys` (instances of the agent at `place`) over in a new session
+ * through the agent's socket, retrying until the adopt window is over;
+ * the replay starts after `ack` (after what the last link acknowledged when
+ * undefined: a new master). Resolves with the session, or undefined when
+ * it could not (the instances' exits are then resolved as lost).
+ */
+export async function attachTo(
+  ctx: ReattachContext,
+  place: AgentPlace,
+  keys: Map<number, Pending>,
+  ack: number | undefined,
+  why: string,
+): Promise<AgentSession | undefined> {
+  const link = place;
+  const t0 = Date.now();
+  const deadline = t0 + ctx.adopt;
   let failure = `the adopt window (${ctx.adopt} ms) ran out`;
   let agentGone = false;
   for (let attempt = 0; !ctx.closed() && Date.now() < deadline; attempt++) {
@@ -68,7 +89,14 @@ export async function reattach(ctx: ReattachContext, link: Link, why: string): P
       ctx.lease,
       (line) => ctx.log("warning", `ssh ${ctx.host}: ${line}`),
       {
-        first: [{ t: "attach", v: AGENT_PROTOCOL_VERSION, secret: RUN.secret, ack }],
+        detached: ctx.local === true,
+        ...(ctx.written !== undefined ? { written: ctx.written } : {}),
+        first: [{
+          t: "attach",
+          v: AGENT_PROTOCOL_VERSION,
+          secret: ctx.run.secret,
+          ...(ack !== undefined ? { ack } : {}),
+        }],
         keep: true,
         inherit: keys,
       },
@@ -104,7 +132,7 @@ export async function reattach(ctx: ReattachContext, link: Link, why: string): P
     if (ctx.closed()) {
       // closed while we re-attached: the instances go the way close() sends them
       await session.close(2000);
-      return;
+      return undefined;
     }
     ctx.take(next);
     const dropped = session.dropped > 0
@@ -116,7 +144,7 @@ export async function reattach(ctx: ReattachContext, link: Link, why: string): P
         `${keys.size} instances kept${dropped}`,
     );
     ctx.watchLoss(next);
-    return;
+    return session;
   }
   ctx.log("warning", `cannot re-attach to the agent on ${ctx.host}: ${failure} (${why})`);
   if (agentGone && !ctx.closed()) {
@@ -125,6 +153,7 @@ export async function reattach(ctx: ReattachContext, link: Link, why: string): P
   }
   const lost = { code: 255, signal: null, lost: `${why}; not re-attached: ${failure}` };
   for (const p of keys.values()) p.exit.resolve(lost);
+  return undefined;
 }
 
 /**

@@ -15,10 +15,14 @@ export interface SshResult {
   stderr: string;
 }
 
-/** Runs `ssh <args>` to its end; `stdinFile` (a local path) is streamed to its stdin. */
-export async function runSsh(args: readonly string[], stdinFile?: string): Promise<SshResult> {
-  const child = new Deno.Command("ssh", {
-    args: [...args],
+/**
+ * Runs `argv` (`ssh <args> <command>`, or `sh -c <command>` for this machine)
+ * to its end; `stdinFile` (a local path) is streamed to its stdin.
+ */
+export async function runSsh(argv: readonly string[], stdinFile?: string): Promise<SshResult> {
+  const [program, ...args] = argv;
+  const child = new Deno.Command(program!, {
+    args,
     stdin: stdinFile === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

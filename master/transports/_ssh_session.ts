@@ -29,6 +29,8 @@ const DRAIN_MS = 1000;
 export interface AgentSessionOptions {
   /** Commands written before any other (`hello`, `attach`). @default {[]} */
   first?: AgentCommand[];
+  /** Start the session's process in a session of its own (the local agent: it outlives the master). @default {false} */
+  detached?: boolean;
   /**
    * Keep the started instances when the session is lost after `ready` (the
    * agent keeps them for its adopt window), for {@linkcode AgentSession.handOver},
@@ -36,6 +38,13 @@ export interface AgentSessionOptions {
    * received in the heartbeats. @default {false}
    */
   keep?: boolean;
+  /**
+   * With `keep`: resolves once the output handed on so far is written where
+   * the log goes. Frames are acknowledged as soon as that is so, so that a
+   * new master (after this one died) gets from the agent exactly what this
+   * one did not write. @default {at once}
+   */
+  written?: () => Promise<void>;
   /** The instances of a lost session this one re-attaches (its agent's replay follows `ready`). */
   inherit?: Map<number, Pending>;
 }
@@ -70,9 +79,17 @@ export class AgentSession {
   readonly #inherited: boolean;
   /** Set when the session ended with its instances kept for a re-attach. */
   #kept = false;
+  readonly #written: () => Promise<void>;
+  /** The local agent's session (its process is the agent itself: never killed on leave). */
+  readonly #isLocal: boolean;
+  /** The last frame acknowledged, and whether an acknowledgement waits for the log's write. */
+  #acked = 0;
+  #acking = false;
+  /** Set by {@linkcode leave}: the agent keeps everything, nobody here waits for anything. */
+  #left = false;
 
   /**
-   * Spawns `ssh <args> <remoteCommand>`.
+   * Spawns `args`: `ssh <client args> <remote command>` (or `sh -c <command>` for the local agent).
    * @param lease Milliseconds of silence from the agent after which the link is dead.
    */
   constructor(
@@ -81,14 +98,18 @@ export class AgentSession {
     onStderrLine: (line: string) => void,
     options: AgentSessionOptions = {},
   ) {
-    const { first = [], keep = false, inherit } = options;
+    const { first = [], keep = false, inherit, detached = false, written } = options;
+    this.#written = written ?? (() => Promise.resolve());
     this.#lease = lease;
     this.#onStderrLine = onStderrLine;
     this.#keep = keep;
     this.#inherited = inherit !== undefined;
+    this.#isLocal = detached;
     if (inherit !== undefined) { for (const [key, p] of inherit) this.#keys.set(key, p); }
-    this.#child = new Deno.Command("ssh", {
-      args,
+    const [program, ...rest] = args;
+    this.#child = new Deno.Command(program!, {
+      args: rest,
+      detached,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -182,7 +203,21 @@ export class AgentSession {
       this.abort(`no sign of life from the agent for ${silent} ms`);
       return;
     }
-    this.#send(this.#keep ? { t: "hb", ack: this.#events.seq } : { t: "hb" });
+    this.#send(this.#keep ? { t: "hb", ack: this.#acked } : { t: "hb" });
+  }
+
+  /** Acknowledges the frames received so far once the log wrote their output (one wait at a time). */
+  #ackSoon(): void {
+    if (this.#acking || !this.#events.isReady || this.#events.seq === this.#acked) return;
+    this.#acking = true;
+    const seq = this.#events.seq;
+    this.#written().catch(() => {}).then(() => {
+      this.#acking = false;
+      if (this.#ended || seq <= this.#acked) return;
+      this.#acked = seq;
+      this.#send({ t: "hb", ack: seq });
+      this.#ackSoon(); // what came while the log wrote
+    });
   }
 
   #send(cmd: AgentCommand): void {
@@ -199,7 +234,10 @@ export class AgentSession {
     });
     await frames.pump(
       this.#child.stdout,
-      () => this.#lastFrame = Date.now(),
+      () => {
+        this.#lastFrame = Date.now();
+        if (this.#keep) this.#ackSoon();
+      },
       this.#stopReading.signal,
     );
   }
@@ -272,6 +310,33 @@ export class AgentSession {
     clearTimeout(timer);
     this.abort("closed");
     await this.closed;
+  }
+
+  /**
+   * Leaves the agent and its instances behind (handover): the agent's stdin
+   * ends, so it waits for a new master for its adopt window; nothing here
+   * waits for the session or its instances any more (their exits never
+   * resolve). The local agent itself is left running; an ssh client is
+   * killed (its agent sees the channel close).
+   */
+  leave(): void {
+    if (this.#ended) return;
+    this.#left = true;
+    this.#ended = true;
+    this.#lostReason = "left";
+    clearInterval(this.#timer);
+    this.#stopReading.abort();
+    this.#writer.close().catch(() => {});
+    if (this.#keep && this.#keys.size > 0 && this.#child.pid > 0 && !this.#isLocal) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.#child.unref();
+    this.#keys.clear();
+    this.#closed.resolve("left");
   }
 
   /**

@@ -33,7 +33,38 @@ export async function sshTransport(target: Target, ctx: TransportContext): Promi
     lease: ctx.sshLease,
     adoptWindow: ctx.adoptWindow ?? 0,
     ...(ctx.onResources !== undefined ? { onResources: ctx.onResources } : {}),
+    ...handover(ctx),
   });
+}
+
+/**
+ * Runs instances on this machine through a local host agent (the same
+ * `slave/agent.ts` the remote hosts run, in a session of its own), so that
+ * they can outlive their master within the adopt window. The launcher uses
+ * it for `local` targets when adoption is on.
+ */
+export async function localAgentTransport(target: Target, ctx: TransportContext): Promise<Transport> {
+  const { SshTransport } = await import("./ssh.ts");
+  return new SshTransport({
+    host: target.host,
+    config: { type: "remote", hosts: [target.host], instances: 0 },
+    logger: ctx.logger,
+    gracePeriod: ctx.gracePeriod,
+    lease: ctx.sshLease,
+    adoptWindow: ctx.adoptWindow ?? 0,
+    local: true,
+    ...handover(ctx),
+  });
+}
+
+/** The handover part of the context, as the SSH transport's options. */
+function handover(ctx: TransportContext) {
+  const { run, onRecordsChange, written } = ctx;
+  return {
+    ...(run !== undefined ? { run } : {}),
+    ...(onRecordsChange !== undefined ? { onRecordsChange } : {}),
+    ...(written !== undefined ? { written } : {}),
+  };
 }
 
 /** The factories a launcher uses by default: `local` and `remote` (SSH). */

@@ -19,16 +19,25 @@ import { delay } from "../../_shared/delay.ts";
 import { errorMessage } from "../../_shared/errors.ts";
 import type { Exec, InstanceSpec } from "../plan.ts";
 import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
-import type { InstanceResources, OutputHandler, RunningInstance, Transport } from "./types.ts";
+import type {
+  AdoptedRun,
+  AgentHandle,
+  InstanceResources,
+  OutputHandler,
+  RunningInstance,
+  Transport,
+} from "./types.ts";
 import { StartError } from "./types.ts";
 import { sshArgs, weakensHostKeyChecking } from "./_ssh_args.ts";
 import { AgentSession } from "./_ssh_session.ts";
-import { instanceHandle, resourcesOf, startSpec } from "./_ssh_instance.ts";
+import { instanceHandle, localStartSpec, resourcesOf, startSpec } from "./_ssh_instance.ts";
 import { controlDirFor, ensureMaster, releaseMaster, retainMaster } from "./_ssh_control.ts";
 import { ensureOnHost, workerBundle } from "./_ssh_install.ts";
 import { spawnAgent } from "./_ssh_agent_start.ts";
-import { type Link, Missing, type Owner } from "./_ssh_link.ts";
-import { reattach, type ReattachContext } from "./_ssh_reattach.ts";
+import { type Link, Missing, type Owner, RUN } from "./_ssh_link.ts";
+import { type AgentPlace, attachTo, reattach, type ReattachContext } from "./_ssh_reattach.ts";
+import { adoptionRecords, OutputBuffer, placeOf } from "./_ssh_adopt.ts";
+import type { Pending } from "./_ssh_events.ts";
 import type { Artifact } from "./_upload.ts";
 
 /** Options of {@linkcode SshTransport}. */
@@ -55,6 +64,19 @@ export interface SshTransportOptions {
    * session to take them over; 0 = it stops them at once. @default {0}
    */
   adoptWindow?: number;
+  /**
+   * Run the agent on this machine (`sh -c`, in a session of its own) instead
+   * of over SSH: local instances that outlive their master within the adopt
+   * window. `host` is then a name for logs and `config` is ignored.
+   * @default {false}
+   */
+  local?: boolean;
+  /** The run's identity (see `TransportContext.run`). @default {this master process's} */
+  run?: { id: string; secret: string };
+  /** Told when {@linkcode SshTransport.records} may have changed. @default {nobody} */
+  onRecordsChange?: () => void;
+  /** Resolves once the output handed on so far is written (frames are acknowledged then). @default {at once} */
+  written?: () => Promise<void>;
 }
 
 /** Runs instances on one remote host. */
@@ -82,6 +104,10 @@ export class SshTransport implements Transport {
   #closed = false;
   readonly #scripts = new Map<string, Promise<Artifact | undefined>>();
   readonly #adopt: number;
+  readonly #local: boolean;
+  /** Where each running instance is, by key (for a new master to adopt it). */
+  readonly #where = new Map<number, { id: number; pid: number; place: AgentPlace }>();
+  readonly #onRecordsChange: () => void;
   readonly #owners = new Map<number, Owner>();
   /** Re-attaches under way. */
   readonly #reattaching = new Set<Promise<void>>();
@@ -99,7 +125,13 @@ export class SshTransport implements Transport {
       controlDir,
       onResources,
       adoptWindow = 0,
+      local = false,
+      run = RUN,
+      onRecordsChange,
+      written,
     } = options;
+    this.#onRecordsChange = onRecordsChange ?? (() => {});
+    this.#local = local;
     this.#adopt = adoptWindow * 1000;
     this.host = host;
     this.#config = config;
@@ -108,9 +140,13 @@ export class SshTransport implements Transport {
     this.#lease = lease * 1000;
     this.#controlDir = controlDir ?? controlDirFor();
     this.#onResources = onResources;
-    this.#muxKey = this.#controlDir + "\0" + this.#argsFor().join("\0"); // validates them now
+    // the ssh args are validated now
+    this.#muxKey = local ? `local\0${host}` : this.#controlDir + "\0" + this.#argsFor().join("\0");
     this.#ctx = {
       host,
+      local,
+      run,
+      ...(written !== undefined ? { written } : {}),
       lease: this.#lease,
       adopt: this.#adopt,
       owners: this.#owners,
@@ -141,14 +177,15 @@ export class SshTransport implements Transport {
     });
   }
 
-  /** Client ssh args, once the host's ControlMaster is up (started when it is not). */
+  /** `ssh <client args>`, once the host's ControlMaster is up (started when it is not). */
   async #args(): Promise<string[]> {
+    if (this.#local) return ["sh", "-c"];
     if (!this.#retained) {
       this.#socket = retainMaster(this.#controlDir, this.#muxKey);
       this.#retained = true;
     }
     await ensureMaster(this.#muxKey, this.#argsFor("master"));
-    return this.#argsFor("client");
+    return ["ssh", ...this.#argsFor("client")];
   }
 
   /**
@@ -175,7 +212,7 @@ export class SshTransport implements Transport {
     onOutput: OutputHandler,
     signal: AbortSignal,
   ): Promise<RunningInstance> {
-    if (Deno.build.standalone) {
+    if (Deno.build.standalone && !this.#local) {
       // the agent and the runtime shipped to hosts are taken from the source tree and this Deno
       throw this.#fail(
         `Cannot run instances on ${this.host} from a compiled distarch: remote hosts need the ` +
@@ -186,7 +223,8 @@ export class SshTransport implements Transport {
       signal.throwIfAborted();
       if (this.#closed) throw new StartError(`The transport to ${this.host} is closed`);
       if (this.#fatal) throw this.#fatal;
-      const bundle = await workerBundle(this.#scripts, spec.exec);
+      // the local agent runs the worker from its source, as the local transport does
+      const bundle = this.#local ? undefined : await workerBundle(this.#scripts, spec.exec);
       const link = await this.#connect(spec.exec, bundle, signal);
       if (bundle !== undefined && !link.has.has(bundle.hash)) {
         // a script the agent's launcher did not check: probe (and upload) it first
@@ -200,7 +238,7 @@ export class SshTransport implements Transport {
         // sent at once: before `ready`, the command waits in the pipe for the agent
         started = await link.session.start(
           key,
-          startSpec(spec, bundle),
+          this.#local ? localStartSpec(spec) : startSpec(spec, bundle),
           onOutput,
           resourcesOf(this.#onResources, spec.id),
         );
@@ -220,7 +258,8 @@ export class SshTransport implements Transport {
       }
       const owner: Owner = { session: link.session };
       this.#owners.set(key, owner);
-      started.status.finally(() => this.#owners.delete(key));
+      this.#track(key, spec.id, started.pid, link);
+      started.status.finally(() => this.#forget(key));
       if (signal.aborted) owner.session.signal(key, "SIGKILL");
       return instanceHandle(
         key,
@@ -229,6 +268,88 @@ export class SshTransport implements Transport {
         () => owner.session.kept || this.#reattaching.size > 0,
       );
     }
+  }
+
+  #track(key: number, id: number, pid: number, place: AgentPlace): void {
+    if (place.socket === undefined) return; // no adopt window: nothing can be adopted
+    this.#where.set(key, { id, pid, place });
+    this.#onRecordsChange();
+  }
+
+  #forget(key: number): void {
+    this.#owners.delete(key);
+    if (this.#where.delete(key)) this.#onRecordsChange();
+  }
+
+  /** Where this transport's instances run now, by agent; see {@linkcode Transport.records}. */
+  records(): AgentHandle[] {
+    return adoptionRecords(this.host, this.#where);
+  }
+
+  /**
+   * Takes over the instances a previous master left at `agents` (see
+   * {@linkcode Transport.adopt}): a new session to each agent's socket,
+   * with the run's secret; the replay starts after what the old master
+   * acknowledged (what it wrote to its log).
+   */
+  async adopt(agents: AgentHandle[]): Promise<Map<number, AdoptedRun>> {
+    const out = new Map<number, AdoptedRun>();
+    await Promise.all(agents.map(async (handle) => {
+      const place = placeOf(handle);
+      const keys = new Map<number, Pending>();
+      const runs = new Map<number, { id: number; pending: Pending; buffer: OutputBuffer }>();
+      for (const { key, id, pid } of handle.instances) {
+        const buffer = new OutputBuffer();
+        const pending: Pending = {
+          onOutput: buffer.handler,
+          onResources: resourcesOf(this.#onResources, id),
+          started: Promise.withResolvers(),
+          exit: Promise.withResolvers(),
+          pid,
+        };
+        pending.started.resolve(pid);
+        keys.set(key, pending);
+        runs.set(key, { id, pending, buffer });
+        this.#owners.set(key, { session: undefined! });
+        this.#key = Math.max(this.#key, key + 1000); // past whatever the old master started since
+      }
+      const session = await attachTo(this.#ctx, place, keys, undefined, "a new master");
+      if (session === undefined) {
+        for (const key of runs.keys()) this.#owners.delete(key);
+        return;
+      }
+      this.#reached = true;
+      for (const [key, { id, pending, buffer }] of runs) {
+        const owner = this.#owners.get(key)!;
+        const status = pending.exit.promise;
+        this.#track(key, id, pending.pid!, place);
+        status.finally(() => this.#forget(key));
+        out.set(id, {
+          running: instanceHandle(
+            key,
+            { pid: pending.pid!, status },
+            owner,
+            () => owner.session.kept || this.#reattaching.size > 0,
+          ),
+          output: (onOutput) => {
+            pending.onOutput = onOutput;
+            buffer.drainTo(onOutput);
+          },
+        });
+      }
+    }));
+    return out;
+  }
+
+  /** Ends without stopping the instances: each agent keeps them for its adopt window. */
+  async leave(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#connecting?.catch(() => {});
+    const sessions = new Set([...this.#owners.values()].map((o) => o.session));
+    if (this.#link !== undefined) sessions.add(this.#link.session);
+    for (const s of sessions) s?.leave();
+    if (this.#retained) await releaseMaster(this.#muxKey);
   }
 
   #fail(message: string, cause?: unknown): StartError {
@@ -307,3 +428,4 @@ export class SshTransport implements Transport {
     if (this.#retained) await releaseMaster(this.#muxKey);
   }
 }
+

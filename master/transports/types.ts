@@ -74,6 +74,51 @@ export interface Transport {
   start(spec: InstanceSpec, onOutput: OutputHandler, signal: AbortSignal): Promise<RunningInstance>;
   /** Releases the transport's resources (its instances must have ended). */
   close(): Promise<void>;
+  /**
+   * Handover (optional): where this transport's instances run now, for a
+   * new master to adopt them. Only transports whose instances can outlive
+   * their master (an agent with an adopt window) return any.
+   */
+  records?(): AgentHandle[];
+  /**
+   * Handover (optional): takes over the instances a previous master left
+   * running at the agents `agents` name. Resolves with those still running,
+   * by instance id; the others are gone (their agent stopped them, or they
+   * ended while no master was attached).
+   */
+  adopt?(agents: AgentHandle[]): Promise<Map<number, AdoptedRun>>;
+  /**
+   * Handover (optional): ends the transport without stopping its instances:
+   * each agent keeps them for its adopt window, for a new master to adopt.
+   * Their `status` never resolves in this master.
+   */
+  leave?(): Promise<void>;
+}
+
+/** Where one agent runs and how to reach it again (handover): what a state file keeps of it. */
+export interface AgentHandle {
+  /** The host's name as configured (`localhost` for the local agent). */
+  host: string;
+  /** Its socket: `<run-id>/<agent-id>`. */
+  socket: string;
+  /** What the connector needs: the agent bundle's and the runtime's place in the host cache. */
+  connect: {
+    agent: { name: string; hash: string };
+    runtime: string | { name: string; hash: string };
+  };
+  /** Its instances: the agent's key, the instance id, the pid. */
+  instances: { key: number; id: number; pid: number }[];
+}
+
+/** An instance a new master took over (see {@linkcode Transport.adopt}). */
+export interface AdoptedRun {
+  /** The running instance, as {@linkcode Transport.start} would give it. */
+  running: RunningInstance;
+  /**
+   * Where its output goes from now on: what it printed since the last
+   * master wrote its log (kept by the agent) comes first.
+   */
+  output(onOutput: OutputHandler): void;
 }
 
 /**
@@ -113,6 +158,19 @@ export interface TransportContext {
    * master reads them from its own `/proc`.
    */
   onResources?: (usage: InstanceResources) => void;
+  /**
+   * The run's identity (handover): its id names the agents' sockets, its
+   * secret lets a new link attach to them. @default {a random one per master process}
+   */
+  run?: { id: string; secret: string };
+  /** Told when what {@linkcode Transport.records} returns may have changed. */
+  onRecordsChange?: () => void;
+  /**
+   * Resolves once the output handed to the instances' output handlers so far
+   * is written where the log goes; an agent's frames are acknowledged (and
+   * forgotten by it) only then. @default {at once}
+   */
+  written?: () => Promise<void>;
 }
 
 /**
