@@ -20,7 +20,7 @@ import {
 } from "./events.ts";
 import type { InstanceSpec } from "./plan.ts";
 import { respec } from "./_respec.ts";
-import type { ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
+import type { AdoptedRun, ExitStatus, RunningInstance, Transport } from "./transports/types.ts";
 import type { Logger } from "./types.ts";
 import { instanceInfo, instanceRecord } from "./_instance_info.ts";
 import { hungFor } from "./_liveness.ts";
@@ -29,6 +29,18 @@ import { decide, NO_RUNS, type RestartCounters } from "./_restart_policy.ts";
 import { readyAt } from "./_readiness.ts";
 import { RunReadiness } from "./_instance_ready.ts";
 import type { SupervisorSettings } from "./_settings.ts";
+
+/** What a state file kept of an adopted run (handover). */
+export interface AdoptedRecord {
+  /** When the run started (ms since epoch). */
+  startedAt: number;
+  /** Runs so far, that one included. */
+  runs: number;
+  /** Restarts after failures so far. */
+  restarts: number;
+  /** Whether it had said ready. */
+  ready: boolean;
+}
 
 /** One instance under supervision. */
 export class Instance {
@@ -55,6 +67,8 @@ export class Instance {
   readonly #doneWaiters = new Waiters();
   readonly #aliveWaiters = new Waiters();
   readonly #readiness = new RunReadiness();
+  /** A run a previous master left, for the next {@linkcode start} to take over (handover). */
+  #adopted: { run: AdoptedRun; record: AdoptedRecord } | undefined;
 
   /** Creates the instance (it does not start). */
   constructor(
@@ -213,12 +227,27 @@ export class Instance {
     this.#setDone("failed");
   }
 
+  /**
+   * Makes the next {@linkcode start} take over `run`, which a previous
+   * master left running (handover), with its start time and counters,
+   * instead of starting a new one.
+   */
+  adopt(run: AdoptedRun, record: AdoptedRecord): void {
+    this.#adopted = { run, record };
+    this.#runs = record.runs - 1; // the take-over counts it again
+    this.#counters = { ...NO_RUNS, restarts: record.restarts };
+  }
+
   /** Starts it (from pending, suspended, ended, stopped or failed). */
   start(): void {
     if (this.#state === "running" || this.#state === "starting" || this.#state === "stopping") {
       return;
     }
     this.#clearRestart();
+    if (this.#adopted !== undefined) {
+      this.#loop = this.#run();
+      return;
+    }
     const { restarts } = this.#counters;
     this.#counters = restarts === 0 ? NO_RUNS : { ...NO_RUNS, restarts }; // shared until a run counts
     this.#loop = this.#run();
@@ -363,12 +392,19 @@ export class Instance {
       let status: ExitStatus | undefined;
       let startError: unknown;
       const spec = this.#spec;
+      const onOutput = (stream: "stdout" | "stderr", chunk: Uint8Array) => {
+        const wait = relay.onOutput(stream, chunk);
+        this.#tellWaiters();
+        return wait;
+      };
+      const adopted = this.#adopted;
+      this.#adopted = undefined;
       try {
-        this.#running = await this.#transport.start(spec, (stream, chunk) => {
-          const wait = relay.onOutput(stream, chunk);
-          this.#tellWaiters();
-          return wait;
-        }, abort.signal);
+        if (adopted !== undefined) {
+          this.#running = adopted.run.running;
+          adopted.run.output(onOutput);
+          if (adopted.record.ready) this.#readiness.said(adopted.record.startedAt);
+        } else this.#running = await this.#transport.start(spec, onOutput, abort.signal);
       } catch (error) {
         startError = error;
       } finally {
@@ -376,7 +412,7 @@ export class Instance {
       }
       if (this.#running !== undefined) {
         const running = this.#running;
-        this.#startedAt = Date.now();
+        this.#startedAt = adopted?.record.startedAt ?? Date.now();
         this.#runs++;
         if (this.#state === "starting") this.#state = "running";
         if (abort.signal.aborted) {
@@ -385,7 +421,10 @@ export class Instance {
           this.#terminate(this.#stopGraceMs ?? this.#set.graceMs);
         }
         this.#tellWaiters();
-        this.#log("info", `started (pid ${running.pid})`);
+        if (adopted !== undefined) {
+          const at = new Date(adopted.record.startedAt).toISOString();
+          this.#log("info", `adopted (pid ${running.pid}, running since ${at})`);
+        } else this.#log("info", `started (pid ${running.pid})`);
         if (this.#events.instanceStarted !== undefined) {
           emit(this.#events, { kind: "instanceStarted", instance: this.info(), pid: running.pid });
         }
