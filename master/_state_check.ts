@@ -35,6 +35,8 @@ export interface InstanceRecord {
   ready: boolean;
   /** Its group's name. */
   group: string;
+  /** What it runs (a digest of its spec): a new master adopts it only when its own spec has the same. */
+  spec: string;
 }
 
 /** One host agent of the run and its instances. */
@@ -149,6 +151,7 @@ const instance = object({
   restarts: count,
   ready: boolean,
   group: text,
+  spec: text,
 });
 
 const agent = object({

@@ -32,6 +32,7 @@ function sample(): RunState {
         restarts: 0,
         ready: id !== 2,
         group: "web",
+        spec: "abc",
       })),
     }],
   };

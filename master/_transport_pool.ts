@@ -19,6 +19,8 @@ export class TransportPool {
   readonly #factories: TransportFactories;
   #context: TransportContext;
   readonly #transports = new Map<string, Promise<Transport>>();
+  /** The transports made so far, by target key. */
+  readonly #made = new Map<string, Transport>();
 
   /** Creates an empty pool that makes its transports with `factories`. */
   constructor(factories: TransportFactories, context: TransportContext) {
@@ -47,16 +49,43 @@ export class TransportPool {
       }
       t = (async () => await factory(target, this.#context))();
       this.#transports.set(target.key, t);
-      t.catch(() => this.#transports.delete(target.key));
+      const key = target.key;
+      t.then((made) => {
+        if (this.#transports.get(key) === t) this.#made.set(key, made);
+      }, () => this.#transports.delete(key));
     }
     return t;
+  }
+
+  /** The transports made so far, by target key. */
+  made(): IterableIterator<[string, Transport]> {
+    return this.#made.entries();
+  }
+
+  /** Changes the context of the transports made from now on. */
+  configure(patch: Partial<TransportContext>): void {
+    this.#context = { ...this.#context, ...patch };
+  }
+
+  /**
+   * Ends every transport without stopping its instances where it can
+   * ({@linkcode Transport.leave}), else closes it; empties the pool.
+   */
+  async leave(): Promise<void> {
+    const all = [...this.#transports.values()];
+    this.#transports.clear();
+    this.#made.clear();
+    await Promise.all(all.map((t) => t.then((x) => x.leave ? x.leave() : x.close()).catch(() => {})));
   }
 
   /** Closes the transports no target of `used` needs any more (after a reload). */
   async release(used: Iterable<Target>): Promise<void> {
     const keep = new Set([...used].map((t) => t.key));
     const gone = [...this.#transports].filter(([key]) => !keep.has(key));
-    for (const [key] of gone) this.#transports.delete(key);
+    for (const [key] of gone) {
+      this.#transports.delete(key);
+      this.#made.delete(key);
+    }
     await Promise.all(gone.map(([, t]) => t.then((x) => x.close()).catch(() => {})));
   }
 
@@ -64,6 +93,7 @@ export class TransportPool {
   async close(): Promise<void> {
     const all = [...this.#transports.values()];
     this.#transports.clear();
+    this.#made.clear();
     await Promise.all(all.map((t) => t.then((x) => x.close()).catch(() => {})));
   }
 }

@@ -402,7 +402,6 @@ export class Instance {
       try {
         if (adopted !== undefined) {
           this.#running = adopted.run.running;
-          adopted.run.output(onOutput);
           if (adopted.record.ready) this.#readiness.said(adopted.record.startedAt);
         } else this.#running = await this.#transport.start(spec, onOutput, abort.signal);
       } catch (error) {
@@ -424,6 +423,7 @@ export class Instance {
         if (adopted !== undefined) {
           const at = new Date(adopted.record.startedAt).toISOString();
           this.#log("info", `adopted (pid ${running.pid}, running since ${at})`);
+          adopted.run.output(onOutput); // what it printed while no master wrote it, then the rest
         } else this.#log("info", `started (pid ${running.pid})`);
         if (this.#events.instanceStarted !== undefined) {
           emit(this.#events, { kind: "instanceStarted", instance: this.info(), pid: running.pid });

@@ -26,7 +26,8 @@ import { Reloader } from "./_reloader.ts";
 import { supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
 import { TransportPool } from "./_transport_pool.ts";
-import { DEFAULT_TRANSPORTS } from "./transports/defaults.ts";
+import { DEFAULT_TRANSPORTS, localAgentTransport } from "./transports/defaults.ts";
+import { adoptPrevious, Handover } from "./_handover.ts";
 import type { InstanceResources, TransportFactories } from "./transports/types.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
@@ -63,8 +64,8 @@ export interface LauncherOptions extends LaunchOptions {
 export interface RunSummary {
   /** True when every instance ended cleanly or was stopped on request. */
   ok: boolean;
-  /** Why `run()` returned. */
-  reason: "finished" | "stopped" | "max-running-time" | "signal";
+  /** Why `run()` returned (`left`: {@linkcode Launcher.leave} handed the instances on). */
+  reason: "finished" | "stopped" | "max-running-time" | "signal" | "left";
   /** The signal that stopped the launcher, when `reason` is `"signal"`. */
   signal?: "SIGINT" | "SIGTERM";
   /** The final state of each instance. */
@@ -96,6 +97,11 @@ export class Launcher {
   readonly #handleSignals: boolean;
   readonly #cwd: string;
   readonly #stateDir: string | undefined;
+  /** The run's state file, with adoption on (stateDir and adoptWindow). */
+  #handover: Handover | undefined;
+  /** Resolved by {@linkcode leave}. */
+  #left: PromiseWithResolvers<"left"> = Promise.withResolvers();
+  #leaving = false;
   readonly #transports: TransportPool;
   readonly #fleet: Fleet;
   readonly #reloader: Reloader;
@@ -125,14 +131,22 @@ export class Launcher {
     this.#cwd = cwd;
     this.#options = { ...DEFAULTS, ...o }; // o holds only the options given (no undefined)
     const { gracePeriod, sshLease, adoptWindow } = this.#options;
+    // handover: local instances run under a local agent too, so that they can outlive the master
+    const adopting = stateDir !== undefined && adoptWindow > 0;
     this.#transports = new TransportPool(
-      { ...DEFAULT_TRANSPORTS, ...transports },
+      { ...DEFAULT_TRANSPORTS, ...(adopting ? { local: localAgentTransport } : {}), ...transports },
       {
         logger: this.#logger,
         gracePeriod,
         sshLease,
         adoptWindow,
         onResources: (r) => this.#emit(r),
+        ...(adopting
+          ? {
+            onRecordsChange: () => this.#handover?.schedule(),
+            written: async () => await this.#logger.flush?.(),
+          }
+          : {}),
       },
     );
     this.#fleet = new Fleet({
@@ -166,12 +180,28 @@ export class Launcher {
     } catch (error) {
       return Promise.reject(error);
     }
+    try {
+      this.#openHandover();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#running = true;
     this.#ready = Promise.withResolvers();
+    this.#left = Promise.withResolvers();
+    this.#leaving = false;
     this.#done = this.#run(valid).finally(() => {
       this.#running = false;
     });
     return this.#done;
+  }
+
+  /** With adoption on: the state directory, and the run's identity (a previous master's to adopt from). */
+  #openHandover(): void {
+    this.#handover = undefined;
+    if (this.#stateDir === undefined || this.#options.adoptWindow <= 0) return;
+    const handover = new Handover(this.#stateDir, this.#options.adoptWindow);
+    this.#handover = handover;
+    this.#transports.configure({ run: handover.run });
   }
 
   async #run(groups: GroupConfig[]): Promise<RunSummary> {
@@ -193,6 +223,18 @@ export class Launcher {
         instances.push(await fleet.make(spec));
       }
       fleet.replaceAll(instances);
+      const handover = this.#handover;
+      if (handover?.previous !== undefined) {
+        const n = await adoptPrevious(
+          handover.previous,
+          instances,
+          this.#transports,
+          o.gracePeriod * 1000,
+          (level, message) => this.#log(level, message),
+        );
+        this.#log("info", `adopted ${plural(n, "running instance")} of the previous master`);
+      }
+      handover?.track({ transports: this.#transports, instances: () => fleet.instances });
       const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
       this.#log(
         "info",
@@ -211,19 +253,40 @@ export class Launcher {
       }
       this.#ready.resolve();
       emit(this.#events, { kind: "launcherStarted" });
+      const left = this.#left.promise;
       while (true) {
-        await Promise.all(fleet.instances.map((i) => i.whenDone()));
+        const all = Promise.all(fleet.instances.map((i) => i.whenDone()));
+        if (await Promise.race([all, left]) === "left") break;
         if (fleet.instances.some((i) => !i.done)) continue;
         if (this.#stopping !== undefined) break;
         if (!fleet.waiting(o.service)) break;
-        await fleet.nextChange();
+        if (await Promise.race([fleet.nextChange(), left]) === "left") break;
       }
-      await this.#stopping;
+      if (!this.#leaving) await this.#stopping;
     } finally {
       this.#ready.resolve();
       clearInterval(tick);
       removeSignals();
-      await this.#transports.close();
+      if (this.#leaving) {
+        const failed = this.#handover?.leave();
+        if (failed !== undefined) this.#log("error", failed);
+        await this.#transports.leave();
+      } else {
+        await this.#transports.close();
+        this.#handover?.end();
+      }
+    }
+    if (this.#leaving) {
+      const infos = this.#fleet.instances.map((i) => i.info());
+      const n = infos.filter((i) => i.state === "running" || i.state === "starting").length;
+      this.#log(
+        "notice",
+        `left ${plural(n, "instance")} running for the next master ` +
+          `(adoptWindow ${o.adoptWindow} s, state in ${this.#stateDir})`,
+      );
+      emit(this.#events, { kind: "launcherStopped" });
+      await this.#logger.flush?.();
+      return { ok: true, reason: "left", instances: infos };
     }
     const infos = this.#fleet.instances.map((i) => i.info());
     const ok = infos.every((i) =>
@@ -245,6 +308,7 @@ export class Launcher {
     const now = Date.now();
     emit(this.#events, { kind: "check", time: now });
     for (const inst of this.#fleet.instances) inst.check(now);
+    this.#handover?.schedule(); // counters and readiness (written only when changed)
     const max = this.#options.maxRunningTime;
     if (max > 0 && now - started >= max * 1000 && this.#stopping === undefined) {
       this.#log("notice", `maximum running time of ${max} s reached, stopping`);
@@ -272,6 +336,7 @@ export class Launcher {
    */
   stop(): Promise<void> {
     if (!this.#running) return Promise.resolve();
+    if (this.#leaving) return this.#done!.then(() => {}); // handed on: not ours to stop
     if (this.#stopping === undefined) {
       if (this.#reason === "finished") this.#reason = "stopped";
       this.#log("info", "stopping every instance");
@@ -292,7 +357,26 @@ export class Launcher {
    * Rejects when adoption is off (`adoptWindow` 0 or no `stateDir`).
    */
   leave(): Promise<void> {
-    return Promise.reject(new Error("Launcher.leave() is not implemented yet"));
+    if (!this.#running) return Promise.resolve();
+    if (this.#handover === undefined) {
+      return Promise.reject(
+        new Error(
+          "cannot leave the instances running: adoption is off (it needs adoptWindow > 0 " +
+            `(now ${this.#options.adoptWindow}) and a stateDir${
+              this.#stateDir === undefined ? ", which is not set" : ""
+            })`,
+        ),
+      );
+    }
+    if (this.#stopping !== undefined) {
+      return Promise.reject(new Error("cannot leave the instances running: they are stopping"));
+    }
+    if (!this.#leaving) {
+      this.#leaving = true;
+      this.#log("info", "leaving every instance to its agent for the next master");
+      this.#left.resolve("left");
+    }
+    return this.#done!.then(() => {});
   }
 
   /**

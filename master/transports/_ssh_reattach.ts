@@ -66,7 +66,9 @@ export async function attachTo(
   keys: Map<number, Pending>,
   ack: number | undefined,
   why: string,
+  options: { killOrphans?: boolean } = {},
 ): Promise<AgentSession | undefined> {
+  const { killOrphans = true } = options;
   const link = place;
   const t0 = Date.now();
   const deadline = t0 + ctx.adopt;
@@ -147,7 +149,7 @@ export async function attachTo(
     return session;
   }
   ctx.log("warning", `cannot re-attach to the agent on ${ctx.host}: ${failure} (${why})`);
-  if (agentGone && !ctx.closed()) {
+  if (agentGone && killOrphans && !ctx.closed()) {
     // they were in its care: without it nothing would ever stop them
     await killGroups(ctx, [...keys.values()].flatMap((p) => p.pid === undefined ? [] : [p.pid]));
   }

@@ -21,6 +21,7 @@ import type { Exec, InstanceSpec } from "../plan.ts";
 import type { Logger, LogRecord, RemoteProcessConfig } from "../types.ts";
 import type {
   AdoptedRun,
+  AdoptOptions,
   AgentHandle,
   InstanceResources,
   OutputHandler,
@@ -292,7 +293,7 @@ export class SshTransport implements Transport {
    * with the run's secret; the replay starts after what the old master
    * acknowledged (what it wrote to its log).
    */
-  async adopt(agents: AgentHandle[]): Promise<Map<number, AdoptedRun>> {
+  async adopt(agents: AgentHandle[], options: AdoptOptions = {}): Promise<Map<number, AdoptedRun>> {
     const out = new Map<number, AdoptedRun>();
     await Promise.all(agents.map(async (handle) => {
       const place = placeOf(handle);
@@ -313,7 +314,9 @@ export class SshTransport implements Transport {
         this.#owners.set(key, { session: undefined! });
         this.#key = Math.max(this.#key, key + 1000); // past whatever the old master started since
       }
-      const session = await attachTo(this.#ctx, place, keys, undefined, "a new master");
+      const session = await attachTo(this.#ctx, place, keys, undefined, "a new master", {
+        killOrphans: options.trustPids === true,
+      });
       if (session === undefined) {
         for (const key of runs.keys()) this.#owners.delete(key);
         return;

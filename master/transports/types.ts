@@ -86,7 +86,7 @@ export interface Transport {
    * by instance id; the others are gone (their agent stopped them, or they
    * ended while no master was attached).
    */
-  adopt?(agents: AgentHandle[]): Promise<Map<number, AdoptedRun>>;
+  adopt?(agents: AgentHandle[], options?: AdoptOptions): Promise<Map<number, AdoptedRun>>;
   /**
    * Handover (optional): ends the transport without stopping its instances:
    * each agent keeps them for its adopt window, for a new master to adopt.
@@ -108,6 +108,16 @@ export interface AgentHandle {
   };
   /** Its instances: the agent's key, the instance id, the pid. */
   instances: { key: number; id: number; pid: number }[];
+}
+
+/** Options of {@linkcode Transport.adopt}. */
+export interface AdoptOptions {
+  /**
+   * Whether the handles' pids are recent enough to kill the instances of an
+   * agent that is gone by them (they would be orphans otherwise).
+   * @default {false}
+   */
+  trustPids?: boolean;
 }
 
 /** An instance a new master took over (see {@linkcode Transport.adopt}). */
