@@ -1,0 +1,168 @@
+// Handover: a master that dies (SIGKILL) leaves its local and remote instances
+// to their agents for adoptWindow; a new master with the same state directory
+// adopts them (same pids, every line once); with none, they are gone after
+// the window. A state file that is not exactly ours is refused.
+import assert from "node:assert/strict";
+import { delay } from "../_shared/delay.ts";
+import {
+  controlDirsOf,
+  fixture,
+  group,
+  marker,
+  masterProcess,
+  pidAlive,
+  pidsWithMarker,
+  waitFor,
+} from "./_helpers.ts";
+import { sshdUnavailable, startSshd } from "./_sshd.ts";
+import type { GroupConfig } from "../master/types.ts";
+
+const ignore = sshdUnavailable() !== undefined;
+/** Slack on time bounds, for a loaded machine. */
+const MARGIN = 7000;
+
+type Record = { message: string; instance?: string };
+
+/** The "tick <n>" numbers in `records`, by instance label. */
+function ticks(records: Record[]): Map<string, number[]> {
+  const by = new Map<string, number[]>();
+  for (const r of records) {
+    const m = /^tick (\d+)$/.exec(r.message);
+    if (m === null || r.instance === undefined) continue;
+    by.set(r.instance, [...(by.get(r.instance) ?? []), Number(m[1])]);
+  }
+  return by;
+}
+
+/** The pid each instance said it started (or was adopted) with, by label. */
+function pidsOf(records: Record[], word: "started" | "adopted"): Map<string, number> {
+  const by = new Map<string, number>();
+  for (const r of records) {
+    const m = new RegExp(`^${word} \\(pid (\\d+)`).exec(r.message);
+    if (m !== null && r.instance !== undefined) by.set(r.instance, Number(m[1]));
+  }
+  return by;
+}
+
+function master(groups: GroupConfig[], options: object, mark: string) {
+  return masterProcess(fixture("r_master.ts"), [], {
+    stdin: JSON.stringify({ groups, options }),
+    marks: [mark],
+  });
+}
+
+Deno.test({
+  name:
+    "handover: a new master adopts the 2 local and 2 remote instances of a SIGKILLed one: same pids, every line once",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    const mark = marker();
+    const groups = [
+      group("L", "w_count.ts", mark, { params: { every: 0.25 }, timeout: 0, instances: 2 }),
+      group("R", "w_count.ts", mark, {
+        params: { every: 0.25 },
+        timeout: 0,
+        processes: [sshd.remoteConfig({ instances: 2 })],
+      }),
+    ];
+    const options = { gracePeriod: 1, sshLease: 3, adoptWindow: 20, stateDir };
+    try {
+      await using a = master(groups, options, mark);
+      const each = (records: () => Record[], n: number) => () => {
+        const t = ticks(records());
+        return t.size === 4 && [...t.values()].every((l) => l.length >= n);
+      };
+      await waitFor(each(() => a.records(), 4), 60_000, "4 instances ticking");
+      const started = pidsOf(a.records(), "started");
+      a.remove.push(...controlDirsOf(a.child.pid));
+      a.child.kill("SIGKILL");
+      await a.exit();
+      const firstLines = a.records();
+      // the instances print on while no master is there (what the agents keep)
+      await delay(1000);
+      assert.deepEqual(
+        [...started.values()].filter((p) => !pidAlive(p)),
+        [],
+        "every instance outlived its master",
+      );
+
+      await using b = master(groups, options, mark);
+      await waitFor(
+        () => pidsOf(b.records(), "adopted").size === 4,
+        60_000,
+        "4 instances adopted",
+      ).catch((error) => {
+        throw new Error(`${error}\n${b.lines.join("\n")}`);
+      });
+      assert.deepEqual(pidsOf(b.records(), "adopted"), started, "same pids, same instances");
+      const seenByA = Math.max(...[...ticks(firstLines).values()].map((l) => l.at(-1)!));
+      await waitFor(
+        () => [...ticks(b.records()).values()].every((l) => l.at(-1)! >= seenByA + 4),
+        30_000,
+        "ticking on under the new master",
+      );
+      b.child.kill("SIGTERM");
+      await b.exit(30_000);
+      assert.equal(b.summary()?.reason, "signal", "stopped by SIGTERM");
+      // every numbered line exactly once, across both masters
+      const all = ticks([...firstLines, ...b.records()]);
+      assert.equal(all.size, 4);
+      for (const [label, numbers] of all) {
+        const expected = Array.from({ length: numbers.length }, (_, i) => i);
+        assert.deepEqual(numbers, expected, `${label}: every tick once, in order`);
+      }
+      await waitFor(() => pidsWithMarker(mark).length === 0, 15_000, "every instance stopped");
+      // a run that ended leaves no state behind
+      assert.deepEqual([...Deno.readDirSync(stateDir)].map((e) => e.name), []);
+    } finally {
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "handover: with no new master, every local and remote instance is gone within adoptWindow + gracePeriod",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using sshd = await startSshd({ hosts: 1 });
+    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    const mark = marker();
+    const adoptWindow = 3, gracePeriod = 1;
+    const groups = [
+      group("L", "w_count.ts", mark, { timeout: 0, instances: 2 }),
+      group("R", "w_count.ts", mark, {
+        timeout: 0,
+        processes: [sshd.remoteConfig({ instances: 2 })],
+      }),
+    ];
+    try {
+      await using a = master(groups, { gracePeriod, sshLease: 3, adoptWindow, stateDir }, mark);
+      await waitFor(() => pidsOf(a.records(), "started").size === 4, 60_000, "4 started");
+      const pids = [...pidsOf(a.records(), "started").values()];
+      a.remove.push(...controlDirsOf(a.child.pid));
+      const t0 = Date.now();
+      a.child.kill("SIGKILL");
+      await waitFor(
+        () => pids.every((p) => !pidAlive(p)),
+        (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
+        "no instance left",
+      );
+      const goneMs = Date.now() - t0;
+      console.log(`local + remote instances gone ${goneMs} ms after SIGKILL`);
+      assert.ok(goneMs >= adoptWindow * 1000, `gone after ${goneMs} ms: before the window ended`);
+      assert.ok(
+        goneMs <= (adoptWindow + gracePeriod + 2) * 1000 + MARGIN,
+        `gone after ${goneMs} ms: over adoptWindow + grace + 2 s + ${MARGIN} ms`,
+      );
+    } finally {
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
