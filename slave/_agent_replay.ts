@@ -1,3 +1,4 @@
+// Long on purpose: the per-instance queues, the drop counts and the renumbering on re-attach share one numbering.
 /**
  * The agent's replay buffer: the frames sent to the master that it has not
  * acknowledged yet, numbered 1, 2, … in the order they were sent. The master
