@@ -14,7 +14,19 @@
  * frame before the ones that follow it). The master acknowledges what it
  * received in its heartbeats; an agent started with an adopt window keeps
  * what is not acknowledged, and replays it, after the acknowledged number
- * `attach` names, to a new link that came through its Unix socket.
+ * `attach` names (or, without one, after the highest number any earlier
+ * link acknowledged), to a new link that came through its Unix socket.
+ * What it keeps is bounded per instance (4 MiB or 10,000 lines of output,
+ * whichever is more, within a ceiling of 4 MiB per running instance): older
+ * output is dropped, and `ready` says how much, by instance.
+ *
+ * A rule every version keeps, so that any master can take over from an
+ * agent of any version: an `attach` line with the master's `secret` and
+ * another `v` than the agent's is refused with a {@linkcode REFUSED_MARK}
+ * line (the mark's text never changes), after which the agent stops every
+ * instance (SIGTERM to its process group, the grace period, SIGKILL) and
+ * exits, so the new master can start an agent of its own version. An
+ * `attach` with a wrong secret is refused and changes nothing.
  *
  * @module
  */
@@ -74,7 +86,12 @@ export type AgentCommand =
   | { t: "hello"; secret: string }
   /**
    * The first line on the agent's Unix socket: take over as the master's
-   * link, replay every frame after `ack`.
+   * link, replay every kept frame after `ack`. Without `ack` (a new master
+   * that does not know how far the previous one got), the replay starts
+   * after the highest number the previous links acknowledged (`hb.ack`):
+   * the new master gets exactly what the old one did not acknowledge, and
+   * `ready.acked` says that number. With the secret but another `v`, the
+   * agent refuses, stops its instances and exits (see the module's rule).
    */
   | { t: "attach"; v: number; secret: string; ack?: number };
 
@@ -85,16 +102,30 @@ export type AgentEvent =
     v: number;
     pid: number;
     lease: number;
-    /** The sequence number of the frame before the ones that follow (0 on a first link). */
+    /**
+     * The sequence number of the frame before the ones that follow (0 on a
+     * first link); the master numbers the frames it receives from there.
+     */
     seq?: number;
+    /**
+     * On a re-attached link: the acknowledged number the replay starts
+     * after (`attach.ack`, or the highest a previous link acknowledged);
+     * `seq - acked` frames after it were dropped (or were `res` events).
+     */
+    acked?: number;
     /** On a re-attached link: the instances running now, by key. */
     adopted?: { key: number; pid: number }[];
     /** On a re-attached link: how many kept frames follow at once (the replay). */
     replay?: number;
-    /** On a re-attached link: frames not acknowledged that the bounded buffer dropped. */
+    /** On a re-attached link: output frames not acknowledged that the bounded buffer dropped. */
     dropped?: number;
-    /** On a re-attached link: the output among the dropped frames, by instance. */
-    lost?: { key: number; chunks: number; bytes: number }[];
+    /**
+     * On a re-attached link: the output among the dropped frames, by
+     * instance: frames, payload bytes and lines (the `\n` among them, plus
+     * one when the newest dropped chunk ends inside a line). `lines` is
+     * missing from agents older than it.
+     */
+    lost?: { key: number; chunks: number; bytes: number; lines?: number }[];
   }
   | { t: "started"; key: number; pid: number }
   | {

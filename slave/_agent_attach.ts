@@ -2,7 +2,9 @@
  * Who may take over an agent's link through its socket (`_agent_socket.ts`):
  * a connection whose first line, within 10 s, is an `attach` command of
  * this agent's protocol version with the master's secret, while the agent
- * is not stopping. Anything else is refused with one `REFUSED_MARK` line.
+ * is not stopping. Anything else is refused with one `REFUSED_MARK` line;
+ * an `attach` with the secret but another protocol version also makes the
+ * agent stop its instances and exit, for the new master to replace it.
  * And what a new link hears first: the magic, `ready`, and the replay.
  *
  * @module
@@ -27,8 +29,18 @@ export interface Door {
   secret(): string | undefined;
   /** Why the agent is stopping, if it is. */
   stopping(): string | undefined;
-  /** Makes `lines`/`writeTo` the link; the frames after `ack` go first. */
-  attach(lines: AsyncIterator<string>, writeTo: WriteAll, close: () => void, ack: number): void;
+  /**
+   * Makes `lines`/`writeTo` the link; the frames after `ack` (omitted: after
+   * the last one acknowledged) go first.
+   */
+  attach(
+    lines: AsyncIterator<string>,
+    writeTo: WriteAll,
+    close: () => void,
+    ack: number | undefined,
+  ): void;
+  /** A master of protocol `version` showed the secret: stop everything and exit. */
+  replace(version: number): void;
 }
 
 /** Splits a byte stream into text lines (without their `\n`). */
@@ -78,17 +90,21 @@ async function welcome(conn: Deno.UnixConn, door: Door): Promise<void> {
     cmd = first === undefined || first.done ? {} : JSON.parse(first.value);
   } catch { /* refused below */ }
   if (cmd.t !== "attach") return await refuse("the first line must be an attach command");
-  if (cmd.v !== AGENT_PROTOCOL_VERSION) {
-    return await refuse(
-      `protocol version ${cmd.v} asked, this agent speaks ${AGENT_PROTOCOL_VERSION}`,
-    );
-  }
   const secret = door.secret();
   if (secret === undefined || typeof cmd.secret !== "string" || !same(cmd.secret, secret)) {
     return await refuse("wrong secret: this agent belongs to another master");
   }
   const stopReason = door.stopping();
   if (stopReason !== undefined) return await refuse(`the agent is stopping: ${stopReason}`);
+  if (typeof cmd.v !== "number") return await refuse("the attach command has no protocol version");
+  if (cmd.v !== AGENT_PROTOCOL_VERSION) {
+    // the rule every version keeps: the master's own secret, another version → make way
+    await refuse(
+      `protocol version ${cmd.v} asked, this agent speaks ${AGENT_PROTOCOL_VERSION}: ` +
+        "it stops its instances and exits for the new master to replace it",
+    );
+    return door.replace(cmd.v);
+  }
   let closed = false;
   door.attach(
     incoming,
@@ -100,7 +116,7 @@ async function welcome(conn: Deno.UnixConn, door: Door): Promise<void> {
         conn.close();
       } catch { /* closed */ }
     },
-    typeof cmd.ack === "number" ? cmd.ack : 0,
+    typeof cmd.ack === "number" ? cmd.ack : undefined,
   );
 }
 
@@ -114,25 +130,27 @@ function same(a: string, b: string): boolean {
 
 /**
  * What a new link gets first: the magic and `ready`; for a link that
- * re-attaches (`ack`, with a `replay` buffer), `ready` names the running
- * instances and is followed by the frames after `ack`.
+ * re-attaches (`resume`, with a `replay` buffer), `ready` names the running
+ * instances and is followed by the frames after `resume.ack` (or after the
+ * last one acknowledged).
  */
 export function greeting(
   lease: number,
   running: Running,
   replay: ReplayBuffer | undefined,
-  ack: number | undefined,
+  resume: { ack: number | undefined } | undefined,
 ): Uint8Array[] {
   const frames: Uint8Array[] = [encoder.encode(AGENT_MAGIC)];
   const ready = { t: "ready", v: AGENT_PROTOCOL_VERSION, pid: Deno.pid, lease } as const;
-  if (ack === undefined || replay === undefined) {
+  if (resume === undefined || replay === undefined) {
     frames.push(encodeEvent({ ...ready, seq: replay?.last ?? 0 }));
   } else {
-    const r = replay.since(ack);
+    const r = replay.since(resume.ack);
     const adopted = [...running].map(([key, { instance }]) => ({ key, pid: instance.pid }));
     frames.push(encodeEvent({
       ...ready,
       seq: r.seq,
+      acked: r.acked,
       adopted,
       replay: r.frames.length,
       dropped: r.dropped,

@@ -1,139 +1,303 @@
+// Long on purpose: the per-instance queues, the drop counts and the renumbering on re-attach share one numbering.
 /**
  * The agent's replay buffer: the frames sent to the master that it has not
  * acknowledged yet, numbered 1, 2, … in the order they were sent. The master
  * acknowledges in its heartbeats (`hb.ack`); a link that re-attaches names the
- * last frame it received (`attach.ack`) and gets every kept frame after it.
+ * last frame it received (`attach.ack`), or leaves it to the highest number
+ * the previous links acknowledged, and gets every kept frame after it.
  *
- * Bounded: when the kept bytes pass the limit, the oldest frames are dropped
- * and the output among them counted by instance, so the re-attached master
- * can say how much it will never see. A dropped frame that was sent on a link
- * (`detach()` says until which number) may have been received there: it
- * counts only when the re-attaching link says it did not (`ack` below it).
+ * Bounded per instance: an instance keeps its newest output frames while
+ * they are needed to hold {@linkcode ReplayLimits.bytes} (4 MiB) or
+ * {@linkcode ReplayLimits.lines} (10,000 lines), whichever is more; an older
+ * output frame of it is dropped once the newer ones hold both. Over all
+ * instances, output is bounded by `ceiling()` (the agent gives 4 MiB per
+ * running instance, at least 8 MiB): past it, the oldest frame of the
+ * instance holding the most is dropped, so a flood of very long lines may
+ * keep fewer than 10,000 of them. Events (`started`, `exit`, …) are never
+ * dropped; `res` events are not kept at all (they describe a past moment).
+ *
+ * The output dropped is counted by instance (frames, bytes, lines), so the
+ * re-attached master can say what it will never see. A dropped frame that
+ * was sent on a link (`detach()` says until which number) may have been
+ * received there: it counts only when the re-attaching link says it did not
+ * (`ack` below it). Frames dropped from the middle take no number: on a
+ * re-attach the kept frames are numbered again so the last keeps its number
+ * and the replay is contiguous (`seq`, the number before it, says where).
  *
  * @module
  */
 
 import { FRAME, FRAME_HEADER } from "../protocol/agent.ts";
 
+/** The bounds of a {@linkcode ReplayBuffer}. */
+export interface ReplayLimits {
+  /** Output bytes (payloads) an instance may always keep. @default {4 MiB} */
+  bytes?: number;
+  /** Lines (`\n`) of output an instance may always keep. @default {10000} */
+  lines?: number;
+  /** The most output bytes kept over all instances (asked on every add). */
+  ceiling: () => number;
+}
+
+/** What a re-attaching link gets from {@linkcode ReplayBuffer.since}. */
+export interface Replay {
+  /** The number of the frame before the replayed ones. */
+  seq: number;
+  /** The acknowledged number the replay was computed from. */
+  acked: number;
+  /** The kept frames after `acked`, numbered `seq + 1`, … */
+  frames: Uint8Array[];
+  /** Frames after `acked` the bounds dropped (output only). */
+  dropped: number;
+  /** The output among them, by instance key. */
+  lost: { key: number; chunks: number; bytes: number; lines: number }[];
+}
+
+/** One kept frame; `frame` is undefined once it is dropped. */
+interface Entry {
+  seq: number;
+  frame: Uint8Array | undefined;
+  key: number;
+  /** Newlines in an output payload (-1: an event). */
+  nl: number;
+}
+
+/** The kept output frames of one instance, oldest first. */
+interface Queue {
+  entries: Entry[];
+  head: number;
+  bytes: number;
+  lines: number;
+}
+
+/** Output dropped for one instance; `partial`: its newest dropped chunk ends inside a line. */
+interface Lost {
+  chunks: number;
+  bytes: number;
+  newlines: number;
+  newest: number;
+  partial: boolean;
+}
+
 /** Frames kept until the master acknowledges them. */
 export class ReplayBuffer {
-  #frames: Uint8Array[] = [];
-  /** Index in `#frames` of the oldest kept frame. */
+  /** Kept frames in order, dropped ones among them until the next compaction. */
+  #entries: Entry[] = [];
   #head = 0;
-  /** Sequence number of the oldest kept frame (the next frame's when none is kept). */
-  #first = 1;
+  #live = 0;
+  #dead = 0;
+  #last = 0;
   #bytes = 0;
-  /** The highest number acknowledged. */
+  #outBytes = 0;
+  #queues = new Map<number, Queue>();
+  /** The highest number acknowledged, by any link. */
   #acked = 0;
-  /** Output the limit dropped, never sent, by instance key, since the last {@linkcode since}. */
-  #lost = new Map<number, { chunks: number; bytes: number }>();
-  /** Output the limit dropped after it was sent (maybe received): seq, key, bytes. */
+  /** Output the bounds dropped (never sent, or past the memory of sent drops), by key. */
+  #lost = new Map<number, Lost>();
+  /** Frames counted in `#lost` since the last {@linkcode since}. */
+  #dropped = 0;
+  /** Output the bounds dropped after it was sent (maybe received): seq, key, bytes, newlines, partial. */
   #sentDrops: number[] = [];
   /** Frames up to this number were sent on a link (Infinity while one is up). */
   #sent = Infinity;
-  readonly #limit: () => number;
+  readonly #perBytes: number;
+  readonly #perLines: number;
+  readonly #ceiling: () => number;
 
-  /** @param limit The most bytes kept (asked on every add: it may depend on the instances). */
-  constructor(limit: () => number) {
-    this.#limit = limit;
+  /** A buffer within `limits`. */
+  constructor(limits: ReplayLimits) {
+    const { bytes = 4 * 1024 * 1024, lines = 10_000, ceiling } = limits;
+    this.#perBytes = bytes;
+    this.#perLines = lines;
+    this.#ceiling = ceiling;
   }
 
   /** Sequence number of the last frame added (0 before the first). */
   get last(): number {
-    return this.#first + this.size - 1;
+    return this.#last;
   }
 
   /** Frames kept. */
   get size(): number {
-    return this.#frames.length - this.#head;
+    return this.#live;
   }
 
-  /** Bytes kept. */
+  /** Bytes kept (frames with their headers). */
   get bytes(): number {
     return this.#bytes;
   }
 
+  /** The highest number a link acknowledged. */
+  get acked(): number {
+    return this.#acked;
+  }
+
   /** Keeps `frame` (not copied: the caller gives it away) as number `last + 1`. */
   add(frame: Uint8Array): void {
-    this.#frames.push(frame);
+    const seq = ++this.#last;
+    const kind = frame[0];
+    const key = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
+    const output = kind === FRAME.stdout || kind === FRAME.stderr;
+    if (!output && isResources(frame)) return; // never replayed: takes no number on a re-attach
+    const entry: Entry = { seq, frame, key, nl: output ? newlines(frame) : -1 };
+    this.#entries.push(entry);
+    this.#live++;
     this.#bytes += frame.length;
-    const limit = this.#limit();
-    while (this.#bytes > limit && this.size > 1) this.#drop();
-  }
-
-  /** Drops the oldest frame unacknowledged, counting the output it held. */
-  #drop(): void {
-    const frame = this.#frames[this.#head]!;
-    if (frame[0] === FRAME.stdout || frame[0] === FRAME.stderr) {
-      const key = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
-      const bytes = frame.length - FRAME_HEADER;
-      if (this.#first <= this.#sent && this.#sentDrops.length < MAX_SENT_DROPS) {
-        this.#sentDrops.push(this.#first, key, bytes);
-      } else {
-        this.#count(key, bytes);
-      }
+    if (!output) return;
+    const payload = frame.length - FRAME_HEADER;
+    this.#outBytes += payload;
+    let q = this.#queues.get(key);
+    if (q === undefined) this.#queues.set(key, q = { entries: [], head: 0, bytes: 0, lines: 0 });
+    q.entries.push(entry);
+    q.bytes += payload;
+    q.lines += entry.nl;
+    // the newer frames hold the instance's due without its oldest one: drop that
+    while (q.entries.length - q.head > 1) {
+      const oldest = q.entries[q.head]!;
+      const size = oldest.frame!.length - FRAME_HEADER;
+      if (q.bytes - size < this.#perBytes || q.lines - oldest.nl < this.#perLines) break;
+      this.#drop(q);
     }
-    this.#shift();
+    const ceiling = this.#ceiling();
+    while (this.#outBytes > ceiling) this.#drop(this.#largest()!);
+    this.#compact();
   }
 
-  #count(key: number, bytes: number): void {
-    const lost = this.#lost.get(key) ?? { chunks: 0, bytes: 0 };
+  /** The queue of the instance holding the most output bytes. */
+  #largest(): Queue | undefined {
+    let best: Queue | undefined;
+    for (const q of this.#queues.values()) if (best === undefined || q.bytes > best.bytes) best = q;
+    return best;
+  }
+
+  /** Drops the oldest output frame of `q`, counting it. */
+  #drop(q: Queue): void {
+    const entry = this.#unqueue(q);
+    const bytes = entry.frame!.length - FRAME_HEADER;
+    const partial = entry.frame![entry.frame!.length - 1] !== NEWLINE && bytes > 0 ? 1 : 0;
+    if (entry.seq <= this.#sent && this.#sentDrops.length < MAX_SENT_DROPS) {
+      this.#sentDrops.push(entry.seq, entry.key, bytes, entry.nl, partial);
+    } else {
+      this.#count(entry.seq, entry.key, bytes, entry.nl, partial === 1);
+    }
+    this.#bytes -= entry.frame!.length;
+    entry.frame = undefined;
+    this.#live--;
+    this.#dead++;
+  }
+
+  /** Takes the oldest entry out of `q` (forgetting `q` once empty). */
+  #unqueue(q: Queue): Entry {
+    const entry = q.entries[q.head]!;
+    q.entries[q.head++] = PLACEHOLDER;
+    const bytes = entry.frame!.length - FRAME_HEADER;
+    q.bytes -= bytes;
+    q.lines -= entry.nl;
+    this.#outBytes -= bytes;
+    if (q.head === q.entries.length) {
+      this.#queues.delete(entry.key);
+    } else if (q.head >= 1024 && q.head * 2 >= q.entries.length) {
+      q.entries = q.entries.slice(q.head);
+      q.head = 0;
+    }
+    return entry;
+  }
+
+  #count(seq: number, key: number, bytes: number, nl: number, partial: boolean): void {
+    let lost = this.#lost.get(key);
+    if (lost === undefined) {
+      this.#lost.set(key, lost = { chunks: 0, bytes: 0, newlines: 0, newest: 0, partial });
+    }
     lost.chunks++;
     lost.bytes += bytes;
-    this.#lost.set(key, lost);
+    lost.newlines += nl;
+    if (seq > lost.newest) [lost.newest, lost.partial] = [seq, partial];
+    this.#dropped++;
   }
 
   /** The link is gone: frames added from now on were never sent. */
   detach(): void {
-    this.#sent = this.last;
+    this.#sent = this.#last;
   }
 
   /** The master received every frame up to `seq`: forget them. */
   ack(seq: number): void {
     if (seq > this.#acked) this.#acked = seq;
     let i = 0;
-    while (i < this.#sentDrops.length && this.#sentDrops[i]! <= seq) i += 3;
+    while (i < this.#sentDrops.length && this.#sentDrops[i]! <= seq) i += 5;
     if (i > 0) this.#sentDrops.splice(0, i);
-    while (this.size > 0 && this.#first <= seq) this.#shift();
+    while (this.#head < this.#entries.length && this.#entries[this.#head]!.seq <= seq) {
+      const entry = this.#entries[this.#head]!;
+      this.#entries[this.#head++] = PLACEHOLDER;
+      if (entry.frame === undefined) {
+        this.#dead--;
+        continue;
+      }
+      if (entry.nl >= 0) this.#unqueue(this.#queues.get(entry.key)!);
+      this.#bytes -= entry.frame.length;
+      this.#live--;
+    }
+    this.#compact();
   }
 
   /**
-   * What a link that received every frame up to `ack` is missing: the frames
-   * after it still kept, `seq` the number of the frame before them, and how
-   * many between `ack` and them were dropped (`lost`: the output among
-   * them, by instance key; counted from the previous call).
+   * What a link that received every frame up to `ack` is missing (`ack`
+   * omitted: up to the highest number a link acknowledged): the frames
+   * after it still kept, numbered again after `seq`, how many between `ack`
+   * and them were dropped, and the output among them, by instance key
+   * (counted from the previous call).
    */
-  since(ack: number): {
-    seq: number;
-    frames: Uint8Array[];
-    dropped: number;
-    lost: { key: number; chunks: number; bytes: number }[];
-  } {
-    this.ack(ack);
-    for (let i = 0; i < this.#sentDrops.length; i += 3) {
-      this.#count(this.#sentDrops[i + 1]!, this.#sentDrops[i + 2]!);
+  since(ack?: number): Replay {
+    this.ack(ack ?? this.#acked);
+    const s = this.#sentDrops;
+    for (let i = 0; i < s.length; i += 5) {
+      this.#count(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!, s[i + 4] === 1);
     }
     this.#sentDrops = [];
     this.#sent = Infinity; // a link takes over
-    const seq = this.#first - 1;
-    const lost = [...this.#lost].map(([key, l]) => ({ key, ...l }));
+    const lost = [...this.#lost].map(([key, l]) => ({
+      key,
+      chunks: l.chunks,
+      bytes: l.bytes,
+      lines: l.newlines + (l.partial ? 1 : 0),
+    }));
+    const dropped = this.#dropped;
     this.#lost.clear();
-    const frames = this.#frames.slice(this.#head);
-    return { seq, frames, dropped: Math.max(0, seq - this.#acked), lost };
+    this.#dropped = 0;
+    // the frames dropped from the middle take no number: the kept ones close up before the last
+    const kept = this.#entries.slice(this.#head).filter((e) => e.frame !== undefined);
+    const seq = this.#last - kept.length;
+    kept.forEach((e, i) => e.seq = seq + 1 + i);
+    [this.#entries, this.#head, this.#dead] = [kept, 0, 0];
+    return { seq, acked: this.#acked, frames: kept.map((e) => e.frame!), dropped, lost };
   }
 
-  #shift(): void {
-    this.#bytes -= this.#frames[this.#head]!.length;
-    this.#frames[this.#head] = EMPTY;
-    this.#head++;
-    this.#first++;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#frames.length) {
-      this.#frames = this.#frames.slice(this.#head);
+  /** Forgets the entries before the head, and the dropped ones once they are most. */
+  #compact(): void {
+    if (this.#dead >= 1024 && this.#dead > this.#live) {
+      this.#entries = this.#entries.slice(this.#head).filter((e) => e.frame !== undefined);
+      [this.#head, this.#dead] = [0, 0];
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
   }
 }
 
-const EMPTY = new Uint8Array(0);
-/** Drops of sent frames remembered one by one (3 numbers each); past it, counted as lost. */
-const MAX_SENT_DROPS = 3 * 100_000;
+const NEWLINE = 10;
+const PLACEHOLDER: Entry = { seq: 0, frame: undefined, key: 0, nl: 0 };
+/** Drops of sent frames remembered one by one (5 numbers each); past it, counted as lost. */
+const MAX_SENT_DROPS = 5 * 100_000;
+/** The start of a `res` event's JSON payload. */
+const RES = new TextEncoder().encode('{"t":"res"');
+
+function newlines(frame: Uint8Array): number {
+  let n = 0;
+  for (let i = frame.indexOf(NEWLINE, FRAME_HEADER); i >= 0; i = frame.indexOf(NEWLINE, i + 1)) n++;
+  return n;
+}
+
+function isResources(frame: Uint8Array): boolean {
+  if (frame[0] !== FRAME.event || frame.length < FRAME_HEADER + RES.length) return false;
+  return RES.every((b, i) => frame[FRAME_HEADER + i] === b);
+}

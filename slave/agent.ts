@@ -80,7 +80,11 @@ export interface AgentOptions {
   socket?: string;
 }
 
-/** Bytes of frames kept for a re-attaching master, per running instance (4 MiB, at least 8 MiB). */
+/**
+ * Output bytes kept for a re-attaching master over all instances, per running
+ * instance (at least for two); each instance may keep 4 MiB or 10,000 lines
+ * within it (see {@linkcode ReplayBuffer}).
+ */
 const REPLAY_PER_INSTANCE = 4 * 1024 * 1024;
 
 /** Bytes queued for the master above which the agent stops reading its instances. */
@@ -110,7 +114,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
   const stoppedP = new Promise<string>((resolve) => stopped = resolve);
   /** Frames kept for a re-attaching master: only with an adopt window. */
   const replay = adopt > 0 && socket !== undefined
-    ? new ReplayBuffer(() => Math.max(2, running.size) * REPLAY_PER_INSTANCE)
+    ? new ReplayBuffer({ ceiling: () => Math.max(2, running.size) * REPLAY_PER_INSTANCE })
     : undefined;
   let secret: string | undefined;
   let door: ReturnType<typeof listenSocket> | undefined;
@@ -185,7 +189,10 @@ export async function runAgent(options: AgentOptions): Promise<string> {
             serve(door.listener, {
               secret: () => secret,
               stopping: () => stopReason,
-              attach,
+              attach: (lines, writeTo, close, ack) => attach(lines, writeTo, close, { ack }),
+              replace: (version) => {
+                stopAll(`replaced by a master of protocol version ${version}`);
+              },
             });
           } catch (error) {
             warn(`cannot listen for a re-attaching master: ${errorMessage(error)}`);
@@ -197,15 +204,16 @@ export async function runAgent(options: AgentOptions): Promise<string> {
   }
 
   /**
-   * Makes `lines`/`writeTo` the link to the master: the last frames it
-   * missed (after `ack`) go first, then everything new. Any earlier link is
+   * Makes `lines`/`writeTo` the link to the master; a link that re-attaches
+   * (`resume`) gets the frames it missed first (after `resume.ack`, or after
+   * the last one acknowledged), then everything new. Any earlier link is
    * dropped (its commands are ignored from now on).
    */
   function attach(
     lines: AsyncIterator<string>,
     writeTo: WriteAll,
     close?: () => void,
-    ack?: number,
+    resume?: { ack: number | undefined },
   ): void {
     const id = ++links;
     const previous = link;
@@ -217,7 +225,7 @@ export async function runAgent(options: AgentOptions): Promise<string> {
       if (link?.id === id) lose(`stdout broke: ${errorMessage(error)}`);
     });
     link = { id, out, ...(close ? { close } : {}) };
-    for (const frame of greeting(lease, running, replay, ack)) out.push(frame);
+    for (const frame of greeting(lease, running, replay, resume)) out.push(frame);
     (async () => {
       try {
         while (true) {

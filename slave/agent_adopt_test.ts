@@ -1,6 +1,7 @@
 // The agent with an adopt window, as a real process: it outlives its link,
-// keeps the output, refuses a wrong secret or version, replays to a link that
-// shows the secret, and stops everything when nobody attaches in time.
+// keeps the output, refuses a wrong secret, replays to a link that shows the
+// secret, makes way for a master of another version, and stops everything
+// when nobody attaches in time.
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   AGENT_MAGIC,
@@ -33,6 +34,8 @@ class Link {
   output = new Map<number, string>();
   /** Frames received after `ready`. */
   frames = 0;
+  /** The output text of each frame after `ready` ("" for an event), in order. */
+  log: string[] = [];
   readonly done: Promise<void>;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -64,11 +67,13 @@ class Link {
         for (const f of d.push(bytes)) {
           if (f.kind === FRAME.event) {
             const e = JSON.parse(decoder.decode(f.payload)) as AgentEvent;
-            if (e.t !== "ready") this.frames++;
+            if (e.t !== "ready") (this.frames++, this.log.push(""));
             this.events.push(e);
           } else {
+            const text = decoder.decode(f.payload);
             this.frames++;
-            this.output.set(f.key, (this.output.get(f.key) ?? "") + decoder.decode(f.payload));
+            this.log.push(text);
+            this.output.set(f.key, (this.output.get(f.key) ?? "") + text);
           }
         }
       }
@@ -118,6 +123,8 @@ async function adoptingAgent(
     first,
     pid,
     path: socketPath(cache, KEY),
+    /** Sends a command on the first link. */
+    tell: (cmd: AgentCommand) => w.write(line(cmd)),
     closeLink: () => w.close(),
     async [Symbol.asyncDispose]() {
       try {
@@ -161,9 +168,9 @@ Deno.test("agent: a link that re-attaches with the secret gets the instances and
   });
   await wrong.link.done;
   assert(wrong.link.head.startsWith(`${REFUSED_MARK} wrong secret`), wrong.link.head);
-  const old = await dial(agent.path, { t: "attach", v: 1, secret: SECRET, ack });
+  const old = await dial(agent.path, { t: "attach", v: 1, secret: "x".repeat(48), ack });
   await old.link.done;
-  assert(old.link.head.includes("protocol version 1 asked"), old.link.head);
+  assert(old.link.head.startsWith(`${REFUSED_MARK} wrong secret`), old.link.head);
 
   const good = await dial(agent.path, {
     t: "attach",
@@ -181,6 +188,58 @@ Deno.test("agent: a link that re-attaches with the secret gets the instances and
   const numbers = (seen + (good.link.output.get(3) ?? "")).trim().split("\n");
   assertEquals(numbers, numbers.map((_, i) => `n ${i}`), "every line once, in order");
   assert(!alive(agent.pid), "bye stopped the instance");
+  assert(!exists(agent.path), "the socket is removed");
+});
+
+Deno.test("agent: a link that attaches without ack gets every frame after the last acknowledged", async () => {
+  await using agent = await adoptingAgent(20_000);
+  const acked = agent.first.frames;
+  await agent.tell({ t: "hb", ack: acked });
+  await until("more lines", () => agent.first.frames > acked + 3);
+  await agent.closeLink();
+  await new Promise((r) => setTimeout(r, 300));
+  const good = await dial(agent.path, { t: "attach", v: AGENT_PROTOCOL_VERSION, secret: SECRET });
+  await until("ready", () => good.link.event("ready") !== undefined);
+  const ready = good.link.event("ready")!;
+  assertEquals([ready.acked, ready.dropped, ready.adopted], [acked, 0, [{
+    key: 3,
+    pid: agent.pid,
+  }]]);
+  await until("more lines", () => (good.link.output.get(3) ?? "").split("\n").length > 10);
+  await good.w.write(line({ t: "bye" }));
+  await agent.child.status;
+  await good.link.done;
+  // what the first link received up to its ack, then the replay: every line once, in order
+  const numbers = (agent.first.log.slice(0, acked).join("") + (good.link.output.get(3) ?? ""))
+    .trim().split("\n");
+  assertEquals(numbers, numbers.map((_, i) => `n ${i}`));
+});
+
+Deno.test("agent: an attach with the secret and another protocol version replaces the agent", async () => {
+  // the instance ignores SIGTERM: the agent must go on to SIGKILL after its grace
+  await using agent = await adoptingAgent(
+    20_000,
+    'trap "" TERM; i=0; while :; do echo "n $i"; i=$((i+1)); sleep 0.05; done',
+  );
+  await agent.closeLink();
+  const next = AGENT_PROTOCOL_VERSION + 1;
+  const stranger = await dial(agent.path, { t: "attach", v: next, secret: "x".repeat(48) });
+  await stranger.link.done;
+  assert(stranger.link.head.startsWith(`${REFUSED_MARK} wrong secret`), stranger.link.head);
+  assert(alive(agent.pid), "a wrong secret changes nothing");
+
+  const t0 = Date.now();
+  const newer = await dial(agent.path, { t: "attach", v: next, secret: SECRET });
+  await newer.link.done;
+  assertEquals(
+    newer.link.head,
+    `${REFUSED_MARK} protocol version ${next} asked, this agent speaks ${AGENT_PROTOCOL_VERSION}: ` +
+      "it stops its instances and exits for the new master to replace it\n",
+  );
+  const status = await agent.child.status;
+  assertEquals(status.code, 0);
+  assert(Date.now() - t0 >= 300, "the instance had its grace before SIGKILL");
+  assert(!alive(agent.pid), "the instance's group got SIGKILL after the grace");
   assert(!exists(agent.path), "the socket is removed");
 });
 
@@ -221,14 +280,22 @@ Deno.test("agent: output past its buffer while no link is up is dropped oldest f
   const ready = again.link.event("ready")!;
   assert((ready.dropped ?? 0) > 0, `dropped ${ready.dropped}`);
   assertEquals(ready.lost?.map((l) => l.key), [3]);
-  const kept = (again.link.output.get(3) ?? "").length;
-  assert(kept <= 8 * 1024 * 1024 + 100_000, `${kept} bytes replayed: over the bound`);
+  const text = again.link.output.get(3) ?? "";
+  const kept = text.length;
+  // one instance: its 4 MiB (more than its last 10,000 lines of 100 bytes), and one chunk more
+  assert(kept >= 4 * 1024 * 1024, `${kept} bytes replayed: under the bound`);
+  assert(kept <= 4 * 1024 * 1024 + 256 * 1024, `${kept} bytes replayed: over the bound`);
   // 20 MB folded into lines of 99 (202,020 newlines), then "end\n": every byte kept or counted
+  const lost = ready.lost![0]!;
   assertEquals(
-    kept + ready.lost![0]!.bytes,
+    kept + lost.bytes,
     20_000_000 + 202_020 + 4,
     `kept ${kept} + dropped ${JSON.stringify(ready.lost)} = all; ${ready.dropped} frames`,
   );
+  // every line kept or counted lost; a line cut by the drop counts as lost (lines are 100 bytes)
+  const keptLines = text.split("\n").length - 1;
+  const cut = text.indexOf("\n") < 99 ? 1 : 0;
+  assertEquals(lost.lines, 202_021 - keptLines + cut, `${keptLines} lines kept, cut ${cut}`);
   await again.w.write(line({ t: "bye" }));
   await agent.child.status;
 });

@@ -104,10 +104,7 @@ export class SessionInstances {
           for (const l of event.lost ?? []) {
             this.keys.get(l.key)?.onOutput(
               "stderr",
-              encoder.encode(
-                `\n[distarch: ${l.chunks} chunks (${l.bytes} bytes) of this instance's output were ` +
-                  "dropped while no master was attached: the agent's buffer is bounded]\n",
-              ),
+              encoder.encode(`\n[distarch: ${lostText(l)}]\n`),
             );
           }
           // started by a command whose answer was lost with the old link: nobody waits for it
@@ -171,4 +168,20 @@ export class SessionInstances {
       });
     }
   }
+}
+
+/**
+ * What a re-attached master says in an instance's output where the agent's
+ * buffer dropped some of it (an agent older than `lines` counts chunks).
+ */
+function lostText(l: { chunks: number; bytes: number; lines?: number }): string {
+  const amount = typeof l.lines === "number"
+    ? `${l.lines} lines (${megabytes(l.bytes)})`
+    : `${l.chunks} chunks (${megabytes(l.bytes)})`;
+  return "the agent's buffer was full while no master was attached: " +
+    `${amount} of this instance's output were dropped`;
+}
+
+function megabytes(bytes: number): string {
+  return bytes >= 100_000 ? `${(bytes / 1e6).toFixed(1)} MB` : `${bytes} bytes`;
 }
