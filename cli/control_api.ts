@@ -12,6 +12,8 @@ import type { Reply, RequestHandler } from "./control_server.ts";
 import type { LogRing } from "./log_ring.ts";
 import { ConfigFileError } from "./config_file.ts";
 import type { Reloader } from "./_reloader.ts";
+import type { Handover } from "./_handover.ts";
+import { errorMessage } from "../_shared/errors.ts";
 
 /** What the handler works on. */
 export interface ControlContext {
@@ -29,6 +31,8 @@ export interface ControlContext {
   logger?: Logger;
   /** Applies `reload` requests; without it, `reload` is refused. */
   reloader?: Reloader;
+  /** Answers `leave` requests; without it, `leave` is refused. */
+  handover?: Handover;
 }
 
 /** How long the kept lines `logs` sends first wait for a client that reads none of them (ms). */
@@ -45,7 +49,7 @@ export function stopReport(summary: RunSummary): StopReport {
  * The request handler of a master's control socket.
  *
  * Requests: `ping`, `ps`, `suspend`, `resume`, `scale`, `restart`,
- * `reload`, `stop`, `logs` (see control_protocol.ts).
+ * `reload`, `stop`, `leave`, `logs` (see control_protocol.ts).
  */
 export function controlHandler(ctx: ControlContext): RequestHandler {
   return async (raw, reply) => {
@@ -108,6 +112,18 @@ async function answer(ctx: ControlContext, req: ControlRequest, reply: Reply): P
       await launcher.stop();
       const summary = await ctx.done;
       return void await reply.send({ ok: true, stopped: stopReport(summary) });
+    }
+    case "leave": {
+      if (ctx.handover === undefined) {
+        return void await reply.send({ ok: false, error: "this master cannot leave" });
+      }
+      try {
+        const left = await ctx.handover.leave();
+        return void await reply.send({ ok: true, left });
+      } catch (e) {
+        // the launcher refused (adoption off): the master keeps running
+        return void await reply.send({ ok: false, error: errorMessage(e) });
+      }
     }
     case "logs":
       return await streamLogs(ctx, req, reply);

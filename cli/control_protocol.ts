@@ -20,6 +20,8 @@ export type ControlRequest =
   | { cmd: "scale"; group: string; instances: number }
   | { cmd: "restart"; group: string; aliveTimeout?: number }
   | { cmd: "stop" }
+  /** End the master now, leaving every instance running for the next master to adopt. */
+  | { cmd: "leave" }
   | { cmd: "logs"; group?: string; lines?: number; follow?: boolean }
   | {
     cmd: "reload";
@@ -41,6 +43,14 @@ export interface StopReport {
   states: Record<string, number>;
 }
 
+/** What a master that left its instances running (`leave`) reports. */
+export interface LeftReport {
+  /** Instances that had a process when the master left (starting, running, restarting, stopping). */
+  instances: number;
+  /** Seconds each host's agent keeps them for a new master (the `adoptWindow` option). */
+  adoptWindow: number;
+}
+
 /** A line of the master's answer. `ok: false` lines carry `error`. */
 export type ControlResponse =
   | { ok: false; error: string; issues?: FileIssue[] }
@@ -48,6 +58,7 @@ export type ControlResponse =
   | { ok: true; message?: string; pid?: number; startedAt?: number; groups?: string[] }
   | { ok: true; pid: number; now: number; startedAt: number; instances: InstanceInfo[] }
   | { ok: true; stopped: StopReport }
+  | { ok: true; left: LeftReport }
   | { record: LogRecord }
   | { ok: true; end: true };
 
@@ -71,6 +82,7 @@ export function parseRequest(value: unknown): ControlRequest | string {
     case "ping":
     case "ps":
     case "stop":
+    case "leave":
       return { cmd: r.cmd };
     case "suspend":
       return { cmd: "suspend", ...(group ? { group } : {}), force: r.force === true };

@@ -31,3 +31,9 @@ Deno.test("parseRequest() explains what is wrong", () => {
   eq(parseRequest({ cmd: "restart" }), "restart: group is required");
   eq(parseRequest({ cmd: "resume", group: 3 }), "resume: group must be a string");
 });
+
+Deno.test("parseRequest() accepts leave, ignoring other fields", () => {
+  eq(parseRequest({ cmd: "leave" }), { cmd: "leave" });
+  eq(parseRequest({ cmd: "leave", group: "g" }), { cmd: "leave" });
+  eq(parseRequest({ cmd: "leave", group: 1 }), "leave: group must be a string");
+});

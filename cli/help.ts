@@ -20,6 +20,7 @@ Commands:
       --pid-file PATH           write the master's pid to PATH while it runs
       --plain                   no live summary, even in a terminal
       --http [HOST:]PORT        serve the web dashboard and /metrics (loopback by default)
+      --state-dir DIR           where the run's state is kept (default: SOCKET.state)
   validate [FILE]       check FILE without starting anything (exit 3 when invalid)
   schema                print the JSON Schema of config files
   ps [--json]           list the instances of the running master
@@ -30,6 +31,9 @@ Commands:
   reload [FILE] [--all-at-once]   apply FILE (default: the master's own file)
                         to the running master; unchanged instances keep running
   stop                  stop the master gracefully; wait and report
+  stop --leave-running  end the master only: its instances keep running, and a new
+                        "distarch run" on the same socket adopts them within
+                        adoptWindow seconds (else their agents stop them)
   logs [GROUP] [-f] [-n N] [--json]   recent log lines, then follow with -f
   dashboard [--json]    print the dashboard's login URL of the running master
 
@@ -37,6 +41,12 @@ distarch --version prints the version.
 
 Every command but validate/schema takes --socket PATH (or $DISTARCH_SOCKET);
 default: $XDG_RUNTIME_DIR/distarch/control.sock, else /tmp/distarch-<uid>/control.sock.
+
+State: run keeps its run's id, its secret and where each instance runs in
+SOCKET.state/state.json (0600 in a 0700 directory). A new "distarch run" on
+the same socket adopts the instances a master left running (killed, crashed,
+or stop --leave-running) within adoptWindow seconds. Upgrade without stopping:
+  distarch stop --leave-running && <install the new version> && distarch run …
 
 Exit codes: 0 ok; 1 run ended with failures / request refused; 2 usage;
 3 config invalid; 4 no master on the socket, one already runs there, or the

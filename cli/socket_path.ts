@@ -1,5 +1,5 @@
 /**
- * Where the control socket of a master lives.
+ * Where the control socket of a master lives, and the state directory beside it.
  *
  * @module
  */
@@ -32,4 +32,23 @@ export function socketPath(inputs: SocketPathInputs = {}): string {
   const runtime = env("XDG_RUNTIME_DIR");
   if (runtime !== undefined && runtime.startsWith("/")) return `${runtime}/distarch/control.sock`;
   return `/tmp/distarch-${uid ?? "user"}/control.sock`;
+}
+
+/**
+ * The state directory of the master on control socket `socket`: `--state-dir`
+ * when given, else `<socket>.state`, in the socket's own private directory.
+ * The master keeps its run's state there (`state.json`: the run's id, its
+ * secret and where each instance runs), so that a new `distarch run` on the
+ * same socket adopts the instances a previous master left running.
+ *
+ * @example
+ * ```ts
+ * import { stateDirPath } from "./socket_path.ts";
+ * stateDirPath("/run/user/1000/distarch/control.sock");
+ * // "/run/user/1000/distarch/control.sock.state"
+ * ```
+ */
+export function stateDirPath(socket: string, option?: string): string {
+  if (option !== undefined && option !== "") return option;
+  return `${socket}.state`;
 }

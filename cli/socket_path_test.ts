@@ -1,5 +1,5 @@
 import { deepStrictEqual as eq } from "node:assert/strict";
-import { socketPath } from "./socket_path.ts";
+import { socketPath, stateDirPath } from "./socket_path.ts";
 
 const env = (vars: Record<string, string>) => (n: string) => vars[n];
 
@@ -18,4 +18,13 @@ Deno.test("socketPath() uses $XDG_RUNTIME_DIR, else /tmp/distarch-<uid>", () => 
     socketPath({ env: env({ XDG_RUNTIME_DIR: "relative" }), uid: 0 }),
     "/tmp/distarch-0/control.sock",
   );
+});
+
+Deno.test("stateDirPath() is <socket>.state beside the socket, unless --state-dir is given", () => {
+  eq(
+    stateDirPath("/run/user/7/distarch/control.sock"),
+    "/run/user/7/distarch/control.sock.state",
+  );
+  eq(stateDirPath("/tmp/distarch-7/control.sock", ""), "/tmp/distarch-7/control.sock.state");
+  eq(stateDirPath("/tmp/distarch-7/control.sock", "/srv/state"), "/srv/state");
 });

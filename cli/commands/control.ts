@@ -9,8 +9,8 @@ import { numberOption, parseCommand, stringOption } from "../_args.ts";
 import { CliError, EXIT } from "../_errors.ts";
 import { escapeText } from "../../master/log.ts";
 import { MAX_INSTANCES } from "../../master/config.ts";
-import { controlOnce } from "../control_client.ts";
-import type { ControlRequest } from "../control_protocol.ts";
+import { control, controlOnce } from "../control_client.ts";
+import type { ControlRequest, LeftReport } from "../control_protocol.ts";
 import { psTable } from "../ps_table.ts";
 import { socketPath } from "../socket_path.ts";
 
@@ -85,9 +85,15 @@ export async function restartCommand(args: string[]): Promise<number> {
   return say(await controlOnce(pathOf(values), request));
 }
 
-/** `stop`: stops the master gracefully, waits, reports how its instances ended. */
+/**
+ * `stop [--leave-running]`: stops the master gracefully, waits, reports how
+ * its instances ended; with `--leave-running`, ends the master only and leaves
+ * its instances running for the next `distarch run` on the socket to adopt.
+ */
 export async function stopCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand("stop", args, SOCKET, 0);
+  const spec = { ...SOCKET, "leave-running": { type: "boolean" } } as const;
+  const { values } = parseCommand("stop", args, spec, 0);
+  if (values["leave-running"] === true) return await leaveCommand(pathOf(values));
   const res = await controlOnce(pathOf(values), { cmd: "stop" });
   if (!("stopped" in res)) throw new CliError("unexpected answer to stop", EXIT.failed);
   const { ok, reason, states } = res.stopped;
@@ -98,6 +104,32 @@ export async function stopCommand(args: string[]): Promise<number> {
   if (!ok) throw new CliError(`master stopped${why} with failures: ${counts}`, EXIT.failed);
   console.log(`master stopped${why}: ${counts}`);
   return EXIT.ok;
+}
+
+/** `stop --leave-running`: the master ends, its instances keep running for the next one. */
+async function leaveCommand(path: string): Promise<number> {
+  for await (const line of control(path, { cmd: "leave" })) {
+    if ("ok" in line && line.ok === false) {
+      throw new CliError(
+        `the master did not leave, it keeps running with its instances: ${escapeText(line.error)}`,
+        EXIT.failed,
+      );
+    }
+    if (!("left" in line)) break;
+    console.log(leftMessage(line.left));
+    return EXIT.ok;
+  }
+  throw new CliError(
+    `the master on ${path} did not answer stop --leave-running as expected`,
+    EXIT.failed,
+  );
+}
+
+/** What `stop --leave-running` prints once the master left. */
+export function leftMessage(left: LeftReport): string {
+  const { instances, adoptWindow } = left;
+  return `master left ${instances} instance${instances === 1 ? "" : "s"} running: ` +
+    `a new "distarch run" with this socket adopts them within ${adoptWindow} s (adoptWindow)`;
 }
 
 function say(res: object): number {

@@ -23,7 +23,10 @@ import { LiveView } from "../live.ts";
 import { LogRing, teeLogger } from "../log_ring.ts";
 import { LogFeed } from "../../master/http/log_feed.ts";
 import { MeasuredLauncher, startDashboard } from "./dashboard.ts";
-import { socketPath } from "../socket_path.ts";
+import { socketPath, stateDirPath } from "../socket_path.ts";
+import { Handover } from "../_handover.ts";
+import type { LeftReport } from "../control_protocol.ts";
+import { DEFAULTS } from "../../master/defaults.ts";
 
 /** The options of `run`. */
 export const RUN_OPTIONS = {
@@ -35,6 +38,7 @@ export const RUN_OPTIONS = {
   "pid-file": { type: "string" },
   "log-format": { type: "string" },
   socket: { type: "string" },
+  "state-dir": { type: "string" },
   plain: { type: "boolean" },
   http: { type: "string" },
 } as const;
@@ -70,12 +74,16 @@ export async function runCommand(args: string[]): Promise<number> {
   const feed = new LogFeed(); // the dashboard's log stream and counts (cheap without --http)
   // the sink's backpressure reaches the relay: local instances wait while the log is behind
   const logger = { ...teeLogger(sink, ring, feed), backpressure: () => sink.backpressure() };
+  const path = socketPath({ option: stringOption(values, "socket") });
+  // beside the socket, in its private directory: a new run on the same socket adopts what was left
+  const stateDir = absolute(stateDirPath(path, stringOption(values, "state-dir")));
   let launcher: MeasuredLauncher;
   try {
     launcher = new MeasuredLauncher({ // list() has CPU and memory: ps --json, live view, dashboard
       logger,
       handleSignals: true,
       cwd: configDir(file),
+      stateDir,
       ...config.options,
       ...overrides,
     });
@@ -89,12 +97,20 @@ export async function runCommand(args: string[]): Promise<number> {
   const startedAt = Date.now();
   const done = Promise.withResolvers<RunSummary>();
   done.promise.catch(() => {});
-  const path = socketPath({ option: stringOption(values, "socket") });
+  const handover = new Handover(launcher, config.options.adoptWindow ?? DEFAULTS.adoptWindow);
   let server: ControlServer;
   try {
     server = await ControlServer.listen(
       path,
-      controlHandler({ launcher, ring, done: done.promise, startedAt, logger, reloader }),
+      controlHandler({
+        launcher,
+        ring,
+        done: done.promise,
+        startedAt,
+        logger,
+        reloader,
+        handover,
+      }),
     );
   } catch (e) {
     out?.close();
@@ -143,7 +159,23 @@ export async function runCommand(args: string[]): Promise<number> {
     if (pidFile !== undefined) removePidFile(pidFile);
     out?.close();
   }
+  const left = await handover.left();
+  if (left !== undefined) return leftCode(left, lostLines(sink));
   return exitCode(summary, lostLines(sink));
+}
+
+/**
+ * The exit code of a run that ended by `stop --leave-running`: 0, and a last
+ * line saying what runs on (nothing was stopped, so no "stopped" summary).
+ */
+function leftCode(left: LeftReport, lost: string | undefined): number {
+  if (lost !== undefined) console.error(`distarch: the log is incomplete: ${lost}`);
+  const { instances, adoptWindow } = left;
+  console.log(
+    `left ${instances} instance${instances === 1 ? "" : "s"} running for the next master ` +
+      `(adoptWindow ${adoptWindow} s)`,
+  );
+  return EXIT.ok;
 }
 
 /** Calls `reload` on each SIGHUP; returns the function that stops listening. */
@@ -216,6 +248,11 @@ function roomForLiveView(groups: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** `path` against the current directory (the launcher resolves commands against the config's). */
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
 }
 
 function openLogFile(path: string): Deno.FsFile {
