@@ -236,7 +236,8 @@ export class AgentSession {
       this.#child.stdout,
       () => {
         this.#lastFrame = Date.now();
-        if (this.#keep) this.#ackSoon();
+        // once this chunk's frames went to the log (they are handed on right after this call)
+        if (this.#keep) queueMicrotask(() => this.#ackSoon());
       },
       this.#stopReading.signal,
     );
