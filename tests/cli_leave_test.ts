@@ -39,10 +39,8 @@ async function runningPids(sock: string): Promise<number[]> {
   return (await ps(sock)).map((i) => i.pid!).sort((a, b) => a - b);
 }
 
-// enabled once Launcher.leave() lands
 Deno.test({
   name: "stop --leave-running ends the master, the instances run on, a new run adopts them",
-  ignore: true,
   async fn() {
     using dir = tempDir();
     using scope = markScope();
