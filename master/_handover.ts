@@ -75,7 +75,11 @@ export class Handover {
       const { runId, secret } = newRunIdentity();
       this.run = { id: runId, secret };
     }
-    this.#master = { pid: Deno.pid, startTicks: processStartTicks(Deno.pid), startedAt: Date.now() };
+    this.#master = {
+      pid: Deno.pid,
+      startTicks: processStartTicks(Deno.pid),
+      startedAt: Date.now(),
+    };
   }
 
   /** Starts keeping the state of the run `sources` describe (written now). */
@@ -244,7 +248,9 @@ export async function adoptPrevious(
     log(
       "notice",
       `${plural(foreign, "instance")} of hosts or process configs no longer in the config ` +
-        `${foreign === 1 ? "is" : "are"} left to ${foreign === 1 ? "its agent" : "their agents"}, ` +
+        `${foreign === 1 ? "is" : "are"} left to ${
+          foreign === 1 ? "its agent" : "their agents"
+        }, ` +
         `which stop them within the adopt window (${previous.adoptWindow} s)`,
     );
   }

@@ -75,7 +75,9 @@ export class TransportPool {
     const all = [...this.#transports.values()];
     this.#transports.clear();
     this.#made.clear();
-    await Promise.all(all.map((t) => t.then((x) => x.leave ? x.leave() : x.close()).catch(() => {})));
+    await Promise.all(
+      all.map((t) => t.then((x) => x.leave ? x.leave() : x.close()).catch(() => {})),
+    );
   }
 
   /** Closes the transports no target of `used` needs any more (after a reload). */

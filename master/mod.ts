@@ -67,6 +67,9 @@ export type { FeedCursor, FeedEntry, FeedRead, LogFeedOptions } from "./http/log
 export { parseListen } from "./http/listen.ts";
 export type { ListenAddress } from "./http/listen.ts";
 export type {
+  AdoptedRun,
+  AdoptOptions,
+  AgentHandle,
   ExitStatus,
   InstanceResources,
   OutputHandler,

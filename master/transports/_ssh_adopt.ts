@@ -25,7 +25,9 @@ export function adoptionRecords(
         socket: place.socket,
         connect: {
           agent: { name: agent.name, hash: agent.hash },
-          runtime: typeof runtime === "string" ? runtime : { name: runtime.name, hash: runtime.hash },
+          runtime: typeof runtime === "string"
+            ? runtime
+            : { name: runtime.name, hash: runtime.hash },
         },
         instances: [],
       };

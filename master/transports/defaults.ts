@@ -43,7 +43,10 @@ export async function sshTransport(target: Target, ctx: TransportContext): Promi
  * they can outlive their master within the adopt window. The launcher uses
  * it for `local` targets when adoption is on.
  */
-export async function localAgentTransport(target: Target, ctx: TransportContext): Promise<Transport> {
+export async function localAgentTransport(
+  target: Target,
+  ctx: TransportContext,
+): Promise<Transport> {
   const { SshTransport } = await import("./ssh.ts");
   return new SshTransport({
     host: target.host,

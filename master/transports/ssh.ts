@@ -431,4 +431,3 @@ export class SshTransport implements Transport {
     if (this.#retained) await releaseMaster(this.#muxKey);
   }
 }
-
