@@ -48,13 +48,27 @@ export function launch(
   logger: Logger,
   params: Record<string, unknown> = {},
 ): Running {
-  const launcher = new Launcher({ logger, handleSignals: false, timeout: 0, restart: "never" });
-  const done = launcher.run([{
+  // DISTARCH_BENCH_HANDOVER=1: the same run with handover on (local instances under a local agent)
+  const handover = Deno.env.get("DISTARCH_BENCH_HANDOVER") === "1"
+    ? { adoptWindow: 30, stateDir: Deno.makeTempDirSync({ prefix: "distarch-bench-state-" }) }
+    : {};
+  const launcher = new Launcher({
+    logger,
+    handleSignals: false,
+    timeout: 0,
+    restart: "never",
+    ...handover,
+  });
+  const run = launcher.run([{
     name: "bench",
     command: script,
     params,
     processes: [{ type: "local", instances }],
   }]);
+  const dir = "stateDir" in handover ? handover.stateDir : undefined;
+  const done = dir === undefined
+    ? run
+    : run.finally(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
   return { launcher, done };
 }
 
