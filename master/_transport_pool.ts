@@ -75,10 +75,16 @@ export class TransportPool {
     const all = [...this.#transports.values()];
     this.#transports.clear();
     this.#made.clear();
-    await Promise.all(all.map((t) => t.then((x) => x.leave ? x.leave() : x.close()).catch(() => {})));
+    await Promise.all(
+      all.map((t) => t.then((x) => x.leave ? x.leave() : x.close()).catch(() => {})),
+    );
   }
 
-  /** Closes the transports no target of `used` needs any more (after a reload). */
+  /**
+   * Closes the transports no target of `used` needs any more (after a
+   * reload): one that several groups share stays as long as any of their
+   * targets has its key.
+   */
   async release(used: Iterable<Target>): Promise<void> {
     const keep = new Set([...used].map((t) => t.key));
     const gone = [...this.#transports].filter(([key]) => !keep.has(key));
