@@ -36,11 +36,11 @@ function sessionClients(sshd: SshdFixture): number[] {
   });
 }
 
-/** Where instances printed a `tick` from, as `group@host`, sorted. */
+/** Where instances said they run (`tick n`, `serving`) from, as `group@host`, sorted. */
 function ticking(c: Collector): string[] {
   const seen = new Set<string>();
   for (const r of c.records) {
-    if (!/^tick \d+$/.test(r.message) || r.instance === undefined) continue;
+    if (!/^(tick \d+|serving)$/.test(r.message) || r.instance === undefined) continue;
     seen.add(`${r.group ?? "?"}@${r.host ?? "?"}`);
   }
   return [...seen].sort();
@@ -49,7 +49,9 @@ function ticking(c: Collector): string[] {
 function twoGroups(mark: string, a: RemoteProcessConfig, b: RemoteProcessConfig): GroupConfig[] {
   return [
     group("A", "w_count.ts", mark, { timeout: 0, processes: [a] }),
-    group("B", "w_count.ts", mark, { timeout: 0, processes: [b] }),
+    // another script: shipped to the host through the session A's instances opened, or the other
+    // way round
+    group("B", "w_ready.ts", mark, { timeout: 0, processes: [b] }),
   ];
 }
 
