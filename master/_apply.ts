@@ -124,15 +124,14 @@ export function slotKey(slot: string): string {
 }
 
 /**
- * A spec of a reload's new plan, with a slot (and SSH session) of its own:
- * `r<generation>:` prefixed, so no transport of an older plan is reused for it.
+ * A spec of a reload's new plan, with a slot of its own: `r<generation>:`
+ * prefixed, so its instances are scaled apart from an older plan's. Its
+ * target keeps its key: a host reached as before keeps its transport (the
+ * SSH session and agent every group there shares); one reached differently
+ * has another key, so gets a transport of its own.
  */
 export function rekey(spec: InstanceSpec, generation: number): InstanceSpec {
-  const slot = `r${generation}:${spec.slot}`;
-  const target = spec.target.key === "local"
-    ? spec.target
-    : { ...spec.target, key: `${spec.target.type}/${slot}` };
-  return { ...spec, slot, target };
+  return { ...spec, slot: `r${generation}:${spec.slot}` };
 }
 
 /** The work of a reload, computed before anything changes. */

@@ -80,7 +80,11 @@ export class TransportPool {
     );
   }
 
-  /** Closes the transports no target of `used` needs any more (after a reload). */
+  /**
+   * Closes the transports no target of `used` needs any more (after a
+   * reload): one that several groups share stays as long as any of their
+   * targets has its key.
+   */
   async release(used: Iterable<Target>): Promise<void> {
     const keep = new Set([...used].map((t) => t.key));
     const gone = [...this.#transports].filter(([key]) => !keep.has(key));

@@ -11,6 +11,7 @@ import type { WorkerContext } from "../protocol/worker.ts";
 import { READY_TIMEOUT } from "./_config_fields.ts";
 import { binaryCommand, isDenoScript, resolveDir, resolveScript, statIsFile } from "./_paths.ts";
 import { respec } from "./_respec.ts";
+import { remoteTargetKey } from "./_target_key.ts";
 import type { GroupConfig, ProcessConfig } from "./types.ts";
 
 /** How an instance's program is made. Transports turn it into an argv. */
@@ -36,20 +37,28 @@ export type Exec =
 
 /**
  * Where an instance runs. The launcher hands it to the transport factory of
- * its `type`; instances with the same `key` share one transport.
+ * its `type`; instances with the same `key` share one transport, made from
+ * the first of their targets it meets: a factory reads only what the key is
+ * made of (for SSH: the host, the ssh arguments, the agent's runtime), never
+ * anything of one group.
  */
 export interface Target {
   /** The process config's `type`: which transport factory serves it. */
   readonly type: ProcessConfig["type"];
   /**
-   * Same key ⇒ same transport: `local` for every local instance, and
-   * `remote/<groupIndex>/<processIndex>/<host>` for a remote one (one SSH
-   * session per group, process config and host).
+   * Same key ⇒ same transport: `local` for every local instance, and for a
+   * remote one {@linkcode remoteTargetKey} of its host and how it is reached
+   * (one SSH session and agent per host for every group that reaches it the
+   * same way).
    */
   readonly key: string;
   /** The host, as configured (`localhost` for local). */
   readonly host: string;
-  /** The process config the instance comes from (how to reach the host, for remote ones). */
+  /**
+   * The process config the instance comes from (how to reach the host, for
+   * remote ones). Targets with one key may come from different process
+   * configs, which agree on everything the key is made of.
+   */
   readonly config: ProcessConfig;
 }
 
@@ -153,7 +162,15 @@ export function plan(groups: readonly GroupConfig[], options: PlanOptions = {}):
           slot,
           target: {
             type: p.type,
-            key: p.type === "local" ? "local" : `remote/${slot}`,
+            key: p.type === "local" ? "local" : remoteTargetKey(host, {
+              username: p.username,
+              privateKey: p.privateKey,
+              port: p.port,
+              sshOptions: p.sshOptions,
+              // the runtime the agent runs on: a Deno worker's binPath (another binPath is an
+              // interpreter the agent starts, not its own runtime)
+              binPath: exec.kind === "deno" ? exec.binPath : undefined,
+            }),
             host,
             config: p,
           },

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { type InstanceSpec, plan } from "./plan.ts";
 import { isDenoScript, normalizePath, resolveScript } from "./_paths.ts";
 import { rescale } from "./_respec.ts";
-import type { GroupConfig } from "./types.ts";
+import { remoteTargetKey } from "./_target_key.ts";
+import type { GroupConfig, RemoteProcessConfig } from "./types.ts";
 
 const seed: GroupConfig[] = [
   {
@@ -50,8 +51,10 @@ Deno.test("plan() numbers the seed README's groups: ids 1…N, groupIds 1…grou
   assert.equal(specs[12]?.label, "script2.ts/13/6");
 });
 
-Deno.test("plan() gives each remote host its own session and the local ones a local target", () => {
+Deno.test("plan() gives each remote host one session for every group that reaches it the same way", () => {
   const specs = plan(seed, { cwd: "/srv" });
+  const r1 = remoteTargetKey("remote-server-1", {});
+  const r2 = remoteTargetKey("remote-server-2", {});
   assert.deepEqual(specs[0]?.target, {
     type: "local",
     key: "local",
@@ -60,17 +63,40 @@ Deno.test("plan() gives each remote host its own session and the local ones a lo
   });
   assert.deepEqual(specs[3]?.target, {
     type: "remote",
-    key: "remote/0/1/remote-server-1",
+    key: r1,
     host: "remote-server-1",
     config: seed[0]?.processes[1],
   });
-  assert.deepEqual([...new Set(specs.map((s) => s.target.key))], [
-    "local",
-    "remote/0/1/remote-server-1",
-    "remote/0/1/remote-server-2",
-    "remote/1/1/remote-server-1",
-    "remote/1/1/remote-server-2",
-  ]);
+  // both groups' remote instances: one key per host, and each instance's own process config
+  assert.deepEqual([...new Set(specs.map((s) => s.target.key))], ["local", r1, r2]);
+  assert.equal(specs[9]?.target.key, r1);
+  assert.equal(specs[9]?.target.config, seed[1]?.processes[1]);
+});
+
+Deno.test("plan() keys remote targets by how the host is reached and the agent's runtime", () => {
+  const remote = (extra: Partial<RemoteProcessConfig> = {}): RemoteProcessConfig => ({
+    type: "remote",
+    hosts: ["h"],
+    instances: 1,
+    ...extra,
+  });
+  const keyOf = (g: Partial<GroupConfig>, p: RemoteProcessConfig) =>
+    plan([{ name: "g", command: "w.ts", ...g, processes: [p] }], { cwd: "/srv" })[0]!.target.key;
+  const base = keyOf({}, remote());
+  // what an instance runs, not how its host is reached: the same session
+  assert.equal(keyOf({ env: { A: "1" }, params: { x: 1 } }, remote({ priority: 5 })), base);
+  assert.equal(keyOf({ command: "other.ts", permissions: ["--allow-net"] }, remote()), base);
+  // an interpreter is not the agent's runtime: a python worker shares the Deno workers' agent
+  assert.equal(keyOf({ command: "w.py", binPath: "python3" }, remote()), base);
+  // reached differently, or another runtime for the agent: a session of its own
+  assert.notEqual(keyOf({}, remote({ username: "u" })), base);
+  assert.notEqual(keyOf({}, remote({ sshOptions: { Compression: "yes" } })), base);
+  assert.notEqual(keyOf({}, remote({ binPath: "/opt/deno" })), base);
+  assert.equal(
+    keyOf({ binPath: "/opt/deno" }, remote()),
+    keyOf({}, remote({ binPath: "/opt/deno" })),
+    "a group's binPath counts as its process configs'",
+  );
 });
 
 Deno.test("plan() puts ids and params in the context and the protocol variables in env", () => {
