@@ -55,7 +55,7 @@ export const _LAUNCH: Fields = {
   ),
   adoptWindow: _doc(
     _num(0),
-    "Seconds a host agent keeps its instances after losing its SSH session, to be re-attached.",
+    "Seconds an agent keeps its instances once their master is gone (a lost SSH session, or the master itself with a state directory), for a master to re-attach or adopt them.",
   ),
   service: _doc(_bool, "Start with every group suspended."),
   maxLineBytes: _doc(

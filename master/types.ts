@@ -128,12 +128,15 @@ export interface LaunchOptions {
    */
   sshLease?: number;
   /**
-   * Seconds a remote host's agent keeps its instances running after its SSH
-   * session is lost (the ssh client killed, a connection reset, a network
-   * blip), while the master opens a new session to it and takes them over:
-   * same pids, and every line they printed in between, once. 0 = the agent
-   * stops them as soon as it notices the loss (`sshLease`). Remote hosts only
-   * for now.
+   * Seconds an agent keeps its instances running once its master is gone:
+   * a lost SSH session (the ssh client killed, a connection reset, a network
+   * blip), which the master re-attaches, or the master itself gone (SIGKILL,
+   * crash, `leave()`), when a new master with the same `stateDir` adopts
+   * them (with a `stateDir`, local instances run under a local agent too).
+   * Same pids, and every line they printed in between, once. After the
+   * window, with no master, the agent stops them. 0 = the agent stops them
+   * as soon as it notices the loss (`sshLease`), and local instances are the
+   * master's own children.
    * @default {0}
    */
   adoptWindow?: number;

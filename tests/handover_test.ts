@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { delay } from "../_shared/delay.ts";
 import {
+  assertNoneLeft,
   controlDirsOf,
   fixture,
   group,
@@ -12,9 +13,11 @@ import {
   masterProcess,
   pidAlive,
   pidsWithMarker,
+  procCmdline,
+  startGroups,
   waitFor,
 } from "./_helpers.ts";
-import { sshdUnavailable, startSshd } from "./_sshd.ts";
+import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
 import type { GroupConfig } from "../master/types.ts";
 
 const ignore = sshdUnavailable() !== undefined;
@@ -161,6 +164,59 @@ Deno.test({
         goneMs <= (adoptWindow + gracePeriod + 2) * 1000 + MARGIN,
         `gone after ${goneMs} ms: over adoptWindow + grace + 2 s + ${MARGIN} ms`,
       );
+    } finally {
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "handover: a SIGKILLed local agent's instances die with it, are reported lost and run again",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    const mark = marker();
+    try {
+      await using run = startGroups([
+        // silent and deaf: neither its stdin's end nor a broken pipe would end it
+        group("K", fixture("w_silent.sh"), mark, { timeout: 0, instances: 2 }),
+      ], { adoptWindow: 10, stateDir, backoffInitial: 0.2, gracePeriod: 1, within: 60_000 });
+      const { launcher, log: c } = run;
+      await waitFor(() => c.find(/^ready$/).length === 2, 30_000, "2 instances ready");
+      const old = launcher.list().map((i) => i.pid!);
+      // the run's local agent: its socket (run id/agent id) is in the state file
+      const state = JSON.parse(await Deno.readTextFile(`${stateDir}/state.json`));
+      const socket: string = state.agents[0].socket;
+      const agents = descendantsOf(Deno.pid).filter((pid) =>
+        (procCmdline(pid) ?? []).some((a) => a.endsWith(`:${socket}`))
+      );
+      assert.equal(agents.length, 1, "one local agent");
+      assert.deepEqual(
+        state.agents[0].instances.map((i: { pid: number }) => i.pid).sort(),
+        [...old].sort(),
+        "the state file names the instances' pids",
+      );
+      Deno.kill(agents[0]!, "SIGKILL");
+      await waitFor(() => c.find(/^lost: /).length === 2, 30_000, "2 lost records")
+        .catch((error) => {
+          throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+        });
+      await waitFor(() => old.every((p) => !pidAlive(p)), 10_000, "the old instances gone");
+      assert.equal(c.find(/^killed the orphaned process groups /).length, 1, c.dump());
+      await waitFor(
+        () =>
+          launcher.list().every((i) =>
+            i.state === "running" && i.pid !== undefined && !old.includes(i.pid)
+          ),
+        30_000,
+        "both running again",
+      );
+      const { summary } = await run.stop();
+      assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+      await assertNoneLeft(mark, 15_000);
+      assert.deepEqual([...Deno.readDirSync(stateDir)], [], "no state left after the stop");
     } finally {
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     }
