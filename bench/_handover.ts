@@ -65,6 +65,13 @@ function describeFleet(f: Fleet): string {
   return `${f.local} local + ${f.hosts} hosts × ${f.perHost} remote`;
 }
 
+/** Masters running and leftovers not yet cleaned up: what an interrupt must end. */
+const live = {
+  masters: new Set<Master>(),
+  leftovers: new Set<Leftovers>(),
+  dirs: [] as string[],
+};
+
 /** One master subprocess, its JSON log read as it comes. */
 class Master implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
@@ -94,7 +101,11 @@ class Master implements AsyncDisposable {
       .then(() => w.close()).catch(() => {});
     const reading = this.#read();
     this.done = Promise.all([this.child.status, reading]).then(([s]) => s);
-    this.done.finally(() => this.#ended = true).catch(() => {});
+    live.masters.add(this);
+    this.done.finally(() => {
+      this.#ended = true;
+      live.masters.delete(this);
+    }).catch(() => {});
   }
 
   async #read(): Promise<void> {
@@ -197,8 +208,8 @@ interface Leftovers {
 }
 
 /** Kills the marked instances and the processes a killed master left; removes its dirs. */
-async function cleanup(left: Leftovers): Promise<void> {
-  const end = Date.now() + 15_000;
+async function cleanup(left: Leftovers, waitMs = 15_000): Promise<void> {
+  const end = Date.now() + waitMs;
   while (pidsWithMarker(left.mark).length > 0 && Date.now() < end) {
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -212,6 +223,72 @@ async function cleanup(left: Leftovers): Promise<void> {
     }
   }
   await removeAll([left.stateDir, ...left.dirs]);
+  live.leftovers.delete(left);
+}
+
+/** A fresh marker and state directory for one handover, cleaned up by {@linkcode cleanup}. */
+async function leftovers(): Promise<Leftovers> {
+  const left: Leftovers = {
+    mark: marker(),
+    stateDir: await Deno.makeTempDir({ prefix: "distarch-bench-state-" }),
+    pids: new Map(),
+    dirs: [],
+  };
+  live.leftovers.add(left);
+  return left;
+}
+
+/**
+ * Waits up to `waitMs` for the hosts' agents (processes run from the
+ * fixture's home) to end, then SIGKILLs them. An agent whose master was
+ * SIGKILLed outlives its session (the adopt window): the fixture, which ends
+ * what is under its sshd, no longer sees it. Returns how many were killed.
+ */
+async function endAgents(fx: SshdFixture, waitMs: number): Promise<number> {
+  const ours = () =>
+    [...Deno.readDirSync("/proc")].map((e) => Number(e.name))
+      .filter((pid) => Number.isInteger(pid) && pid !== Deno.pid && cmdline(pid).includes(fx.home));
+  const end = Date.now() + waitMs;
+  while (ours().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+  const left = ours();
+  for (const pid of left) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+  return left.length;
+}
+
+/**
+ * On SIGINT or SIGTERM during the case: SIGKILLs every master with what it
+ * started (its local agent, ssh), the marked instances, then stops `fx` and
+ * exits with 128 + the signal's number.
+ */
+function onInterrupt(fx: SshdFixture & AsyncDisposable): () => void {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const handlers = signals.map((signal) => {
+    const handler = async () => {
+      console.error(`handover bench: ${signal}, cleaning up`);
+      for (const m of live.masters) {
+        live.dirs.push(...controlDirsOf(m.child.pid));
+        for (const pid of [m.child.pid, ...descendantsOf(m.child.pid)]) {
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch { /* gone */ }
+        }
+      }
+      for (const left of [...live.leftovers]) await cleanup(left, 0);
+      await removeAll(live.dirs);
+      await endAgents(fx, 0);
+      try {
+        await fx[Symbol.asyncDispose]();
+      } catch { /* exiting anyway */ }
+      Deno.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    Deno.addSignalListener(signal, handler);
+    return handler;
+  });
+  return () => signals.forEach((signal, i) => Deno.removeSignalListener(signal, handlers[i]!));
 }
 
 function groupsFor(
@@ -256,12 +333,7 @@ async function adoptionOnce(
   f: Fleet,
 ): Promise<{ cold: number; adopt: number; samePids: number }> {
   const n = total(f);
-  const left: Leftovers = {
-    mark: marker(),
-    stateDir: await Deno.makeTempDir({ prefix: "distarch-bench-state-" }),
-    pids: new Map(),
-    dirs: [],
-  };
+  const left = await leftovers();
   try {
     const groups = groupsFor(fx, f, fixture("idle.sh"), left.mark);
     const opts = options(left.stateDir, 60);
@@ -321,12 +393,7 @@ function gaps(a: Master, b: Master) {
 /** Lines after a gap: A SIGKILLed, 5 s without master, B adopts, runs 2 s, SIGTERM. */
 async function linesOnce(fx: SshdFixture, f: Fleet) {
   const n = total(f);
-  const left: Leftovers = {
-    mark: marker(),
-    stateDir: await Deno.makeTempDir({ prefix: "distarch-bench-state-" }),
-    pids: new Map(),
-    dirs: [],
-  };
+  const left = await leftovers();
   try {
     const groups = groupsFor(fx, f, fixture("h_numbered.ts"), left.mark, { rate: RATE });
     const opts = options(left.stateDir, 30);
@@ -384,6 +451,7 @@ export async function handoverRows(reps: number): Promise<Row[]> {
   const rows: Row[] = [];
   {
     await using fx = await startSshd({ hosts: Math.max(fleet.hosts, small.hosts, 1) });
+    using _signals = { [Symbol.dispose]: onInterrupt(fx) };
     const n = total(fleet);
     const cold: number[] = [];
     const adopt: number[] = [];
@@ -474,6 +542,13 @@ export async function handoverRows(reps: number): Promise<Row[]> {
       goal: "0",
       met: maxDup === 0,
     });
+    // B stopped them all: the hosts' agents end with their last instance
+    const stray = await endAgents(fx, 15_000);
+    if (stray > 0) {
+      for (const row of rows) row.met = false;
+      rows[0]!.note +=
+        `; **${stray} agents still ran 15 s after the last master stopped** (killed)`;
+    }
   }
   const left = descendantsOf(Deno.pid);
   if (left.length > 0) {
