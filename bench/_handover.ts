@@ -473,7 +473,9 @@ export async function handoverRows(reps: number): Promise<Row[]> {
         `cold = from master A's spawn until every instance logged \`started (pid\`; adopt = ` +
         `from master B's spawn, after A's SIGKILL, until every instance logged \`adopted (pid\`; ` +
         `the same pids in every run: ${samePids === n ? "yes" : `no, ${samePids} of ${n}`}; ` +
-        `both include a Deno start of the master`,
+        `both include a Deno start of the master; the first cold run also uploads agent.js ` +
+        `to each host (the runtime is seeded); B re-attaches to the local agent and to one ` +
+        `agent per host over a new ControlMaster (DISTARCH_BENCH_HANDOVER_TRACE=1 shows each)`,
     });
 
     const m = total(small);
