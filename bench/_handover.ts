@@ -242,21 +242,25 @@ async function leftovers(): Promise<Leftovers> {
  * Waits up to `waitMs` for the hosts' agents (processes run from the
  * fixture's home) to end, then SIGKILLs them. An agent whose master was
  * SIGKILLed outlives its session (the adopt window): the fixture, which ends
- * what is under its sshd, no longer sees it. Returns how many were killed.
+ * what is under its sshd, no longer sees it. Returns what was killed (pid, argv).
  */
-async function endAgents(fx: SshdFixture, waitMs: number): Promise<number> {
+async function endAgents(fx: SshdFixture, waitMs: number): Promise<string[]> {
   const ours = () =>
     [...Deno.readDirSync("/proc")].map((e) => Number(e.name))
       .filter((pid) => Number.isInteger(pid) && pid !== Deno.pid && cmdline(pid).includes(fx.home));
   const end = Date.now() + waitMs;
   while (ours().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
   const left = ours();
+  const said = left.map((pid) => {
+    const argv = cmdline(pid).replaceAll(fx.home, "~").replaceAll("\0", " ").trim();
+    return `pid ${pid} (${argv.slice(0, 200)})`;
+  });
   for (const pid of left) {
     try {
       Deno.kill(pid, "SIGKILL");
     } catch { /* gone */ }
   }
-  return left.length;
+  return said;
 }
 
 /**
@@ -546,10 +550,10 @@ export async function handoverRows(reps: number): Promise<Row[]> {
     });
     // B stopped them all: the hosts' agents end with their last instance
     const stray = await endAgents(fx, 15_000);
-    if (stray > 0) {
+    if (stray.length > 0) {
       for (const row of rows) row.met = false;
-      rows[0]!.note +=
-        `; **${stray} agents still ran 15 s after the last master stopped** (killed)`;
+      rows[0]!.note += `; **${stray.length} processes of the hosts still ran 15 s after the ` +
+        `last master stopped** (killed): ${stray.join("; ")}`;
     }
   }
   const left = descendantsOf(Deno.pid);
