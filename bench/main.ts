@@ -3,12 +3,15 @@
  * Prints one markdown table per case; each row shows distarch's figure, a
  * baseline measured in the same run, and their ratio.
  *
- * Cases: `launch`, `stop`, `relay`, `memory`, `dashboard`, `reload` (local); `remote` (SSH
- * to a loopback sshd fixture: needs root and /usr/sbin/sshd).
+ * Cases: `launch`, `stop`, `relay`, `memory`, `dashboard`, `reload` (local); `remote` and
+ * `handover` (SSH to a loopback sshd fixture: need root and /usr/sbin/sshd). `handover`'s
+ * sizes: `DISTARCH_BENCH_HANDOVER_FLEET` (default `100+16x4`: local + hosts × per host) and
+ * `DISTARCH_BENCH_HANDOVER_LINES` (default `4+4x1`).
  *
  * @module
  */
 
+import { handoverRows } from "./_handover.ts";
 import { dashboardRelayRows, metricsRows, samplingRows, stalledRows } from "./_dashboard.ts";
 import { launchStopRows, relayRows } from "./_local.ts";
 import { memoryRows } from "./_memory.ts";
@@ -66,6 +69,11 @@ export const CASES: Record<string, Case> = {
     title: "Remote: 16 loopback hosts × 4 instances until all ready; " +
       "log relay through SSH (8 workers × 250,000 lines)",
     run: ({ reps }) => remoteRows(reps),
+  },
+  handover: {
+    title: "Handover: a new master adopts a SIGKILLed one's local and remote instances; " +
+      "numbered lines printed while no master ran",
+    run: ({ reps }) => handoverRows(reps),
   },
 };
 
