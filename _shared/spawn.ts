@@ -101,6 +101,13 @@ interface Pump {
  * and a busy one reuses its buffer instead of allocating one per read.
  * The chunk handed over is valid only during the call.
  */
+/**
+ * The largest read from an instance's pipe: a little under a pipe's 64 KiB,
+ * so that a chunk the host agent forwards as a frame (with its 9-byte
+ * header) still fits in the pipe to the master in one write.
+ */
+const MAX_READ = 65536 - 512;
+
 function pump(
   stream: ReadableStream<Uint8Array>,
   name: "stdout" | "stderr",
@@ -123,8 +130,8 @@ function pump(
         const busy = onOutput(name, value);
         if (busy !== undefined) await busy; // backpressure: the consumer is behind
         buffer = value.buffer as ArrayBuffer;
-        if (value.length === buffer.byteLength && buffer.byteLength < 65536) {
-          buffer = new ArrayBuffer(buffer.byteLength * 2);
+        if (value.length === buffer.byteLength && buffer.byteLength < MAX_READ) {
+          buffer = new ArrayBuffer(Math.min(MAX_READ, buffer.byteLength * 2));
         }
       }
     } catch {

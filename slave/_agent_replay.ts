@@ -58,7 +58,7 @@ interface Entry {
   seq: number;
   frame: Uint8Array | undefined;
   key: number;
-  /** Newlines in an output payload (-1: an event). */
+  /** Newlines in an output payload (-1: an event; {@linkcode UNCOUNTED}: not counted yet). */
   nl: number;
 }
 
@@ -67,7 +67,9 @@ interface Queue {
   entries: Entry[];
   head: number;
   bytes: number;
+  /** Newlines of its counted entries: those before `counted`. */
   lines: number;
+  counted: number;
 }
 
 /** Output dropped for one instance; `partial`: its newest dropped chunk ends inside a line. */
@@ -139,7 +141,8 @@ export class ReplayBuffer {
     const key = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
     const output = kind === FRAME.stdout || kind === FRAME.stderr;
     if (!output && isResources(frame)) return; // never replayed: takes no number on a re-attach
-    const entry: Entry = { seq, frame, key, nl: output ? newlines(frame) : -1 };
+    // lines are counted only when an instance holds more than its bytes' due (see #countAll)
+    const entry: Entry = { seq, frame, key, nl: output ? UNCOUNTED : -1 };
     this.#entries.push(entry);
     this.#live++;
     this.#bytes += frame.length;
@@ -147,15 +150,18 @@ export class ReplayBuffer {
     const payload = frame.length - FRAME_HEADER;
     this.#outBytes += payload;
     let q = this.#queues.get(key);
-    if (q === undefined) this.#queues.set(key, q = { entries: [], head: 0, bytes: 0, lines: 0 });
+    if (q === undefined) {
+      this.#queues.set(key, q = { entries: [], head: 0, bytes: 0, lines: 0, counted: 0 });
+    }
     q.entries.push(entry);
     q.bytes += payload;
-    q.lines += entry.nl;
     // the newer frames hold the instance's due without its oldest one: drop that
     while (q.entries.length - q.head > 1) {
       const oldest = q.entries[q.head]!;
       const size = oldest.frame!.length - FRAME_HEADER;
-      if (q.bytes - size < this.#perBytes || q.lines - oldest.nl < this.#perLines) break;
+      if (q.bytes - size < this.#perBytes) break;
+      this.#countAll(q);
+      if (q.lines - oldest.nl < this.#perLines) break;
       this.#drop(q);
     }
     const ceiling = this.#ceiling();
@@ -170,8 +176,20 @@ export class ReplayBuffer {
     return best;
   }
 
+  /** Counts the newlines of `q`'s entries not counted yet (into `q.lines`). */
+  #countAll(q: Queue): void {
+    for (let i = Math.max(q.head, q.counted); i < q.entries.length; i++) {
+      const entry = q.entries[i]!;
+      if (entry.nl !== UNCOUNTED) continue;
+      entry.nl = newlines(entry.frame!);
+      q.lines += entry.nl;
+    }
+    q.counted = q.entries.length;
+  }
+
   /** Drops the oldest output frame of `q`, counting it. */
   #drop(q: Queue): void {
+    this.#countAll(q);
     const entry = this.#unqueue(q);
     const bytes = entry.frame!.length - FRAME_HEADER;
     const partial = entry.frame![entry.frame!.length - 1] !== NEWLINE && bytes > 0 ? 1 : 0;
@@ -192,12 +210,13 @@ export class ReplayBuffer {
     q.entries[q.head++] = PLACEHOLDER;
     const bytes = entry.frame!.length - FRAME_HEADER;
     q.bytes -= bytes;
-    q.lines -= entry.nl;
+    if (entry.nl > 0) q.lines -= entry.nl;
     this.#outBytes -= bytes;
     if (q.head === q.entries.length) {
       this.#queues.delete(entry.key);
     } else if (q.head >= 1024 && q.head * 2 >= q.entries.length) {
       q.entries = q.entries.slice(q.head);
+      q.counted = Math.max(0, q.counted - q.head);
       q.head = 0;
     }
     return entry;
@@ -233,7 +252,7 @@ export class ReplayBuffer {
         this.#dead--;
         continue;
       }
-      if (entry.nl >= 0) this.#unqueue(this.#queues.get(entry.key)!);
+      if (entry.nl !== -1) this.#unqueue(this.#queues.get(entry.key)!);
       this.#bytes -= entry.frame.length;
       this.#live--;
     }
@@ -290,6 +309,9 @@ const PLACEHOLDER: Entry = { seq: 0, frame: undefined, key: 0, nl: 0 };
 const MAX_SENT_DROPS = 5 * 100_000;
 /** The start of a `res` event's JSON payload. */
 const RES = new TextEncoder().encode('{"t":"res"');
+
+/** An output entry whose newlines are not counted yet. */
+const UNCOUNTED = -2;
 
 function newlines(frame: Uint8Array): number {
   let n = 0;
