@@ -31,7 +31,7 @@ export const DEFAULTS: Readonly<Required<LaunchOptions>> = Object.freeze({
   backoffReset: 30,
   checkInterval: 1,
   sshLease: 10,
-  adoptWindow: 0,
+  adoptWindow: 30,
   service: false,
   maxLineBytes: 65536,
 });

@@ -137,7 +137,7 @@ export interface LaunchOptions {
    * window, with no master, the agent stops them. 0 = the agent stops them
    * as soon as it notices the loss (`sshLease`), and local instances are the
    * master's own children.
-   * @default {0}
+   * @default {30}
    */
   adoptWindow?: number;
   /** Service mode: start with every group suspended; `run()` resolves only on `stop()`. @default {false} */

@@ -74,7 +74,7 @@ export class SessionInstances {
   }
 
   /** Handles one frame of the agent: output to its instance, or an event. */
-  frame(kind: number, key: number, payload: Uint8Array): void {
+  frame(kind: number, key: number, payload: Uint8Array): void | Promise<void> {
     if (this.#isReady) {
       this.#seq++;
       if (this.#replayLeft > 0 && --this.#replayLeft === 0) {
@@ -83,8 +83,7 @@ export class SessionInstances {
     }
     if (kind !== FRAME.event) {
       // a view of the reader's buffer, valid during the call: the OutputHandler contract
-      this.keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload);
-      return;
+      return this.keys.get(key)?.onOutput(kind === FRAME.stdout ? "stdout" : "stderr", payload);
     }
     let event: AgentEvent;
     try {

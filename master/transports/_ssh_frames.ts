@@ -11,8 +11,16 @@
 
 import { FRAME_HEADER } from "../../protocol/agent.ts";
 
-/** Receives one frame; `payload` is valid only during the call (copy what you keep). */
-export type FrameHandler = (kind: number, key: number, payload: Uint8Array) => void;
+/**
+ * Receives one frame; `payload` is valid only during the call (copy what you
+ * keep). A promise returned asks the reader to read no more until it settles
+ * (backpressure: the log is behind).
+ */
+export type FrameHandler = (
+  kind: number,
+  key: number,
+  payload: Uint8Array,
+) => void | Promise<void>;
 
 /** Options of {@linkcode FrameReader}. */
 export interface FrameReaderOptions {
@@ -49,6 +57,8 @@ export class FrameReader {
   #magic: Uint8Array | undefined;
   readonly #onPreamble: (bytes: Uint8Array) => void;
   readonly #onFrame: FrameHandler;
+  /** What a handler asked to wait for before the next read. */
+  #wait: Promise<void> | undefined;
 
   /** @param onFrame Called for each frame, in order. */
   constructor(onFrame: FrameHandler, options: FrameReaderOptions = {}) {
@@ -100,6 +110,7 @@ export class FrameReader {
     stream: ReadableStream<Uint8Array>,
     onRead?: () => void,
     signal?: AbortSignal,
+    onPause?: (paused: boolean) => void,
   ): Promise<void> {
     const reader = stream.getReader({ mode: "byob" });
     const cancel = () => void reader.cancel().catch(() => {});
@@ -115,6 +126,13 @@ export class FrameReader {
         }
         onRead?.();
         this.filled(value);
+        const wait = this.#wait;
+        if (wait !== undefined) {
+          this.#wait = undefined;
+          onPause?.(true);
+          await wait.catch(() => {});
+          onPause?.(false);
+        }
       }
     } catch {
       // the pipe broke: the stream ends
@@ -161,11 +179,12 @@ export class FrameReader {
         }
         break;
       }
-      this.#onFrame(
+      const wait = this.#onFrame(
         bytes[pos]!,
         view.getUint32(pos + 1),
         bytes.subarray(pos + FRAME_HEADER, next),
       );
+      if (wait !== undefined) this.#wait = wait;
       pos = next;
     }
     if (pos === end) {

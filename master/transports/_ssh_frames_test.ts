@@ -34,7 +34,7 @@ Deno.test("FrameReader: frames come out whole and in order, however the stream i
   for (const cut of [1, 2, 5, 9, 10, 4096, 65536, 100_000, stream.length]) {
     const got: string[] = [];
     const r = new FrameReader((kind, key, payload) =>
-      got.push(`${kind}/${key}/${payload.length}/${payload[0] ?? "-"}`)
+      void got.push(`${kind}/${key}/${payload.length}/${payload[0] ?? "-"}`)
     );
     for (let i = 0; i < stream.length; i += cut) r.push(stream.slice(i, i + cut));
     assertEquals(got, want, `cut ${cut}`);
@@ -51,7 +51,8 @@ Deno.test("FrameReader: skips what comes before the magic, handing it to onPream
     const got: string[] = [];
     const pre: Uint8Array[] = [];
     const r = new FrameReader(
-      (kind, key, payload) => got.push(`${kind}/${key}/${payload.length}/${payload[0] ?? "-"}`),
+      (kind, key, payload) =>
+        void got.push(`${kind}/${key}/${payload.length}/${payload[0] ?? "-"}`),
       { magic, onPreamble: (b) => pre.push(b) },
     );
     for (let i = 0; i < stream.length; i += cut) r.push(stream.slice(i, i + cut));
@@ -87,7 +88,7 @@ Deno.test("FrameReader: pump() reads a byte stream with BYOB reads into its one 
   });
   const got: string[] = [];
   const r = new FrameReader(
-    (kind, key, p) => got.push(`${kind}/${key}/${p.length}/${p[0] ?? "-"}`),
+    (kind, key, p) => void got.push(`${kind}/${key}/${p.length}/${p[0] ?? "-"}`),
     { magic: new TextEncoder().encode("M\n"), size: 1024 },
   );
   await r.pump(source);
@@ -106,7 +107,7 @@ Deno.test("FrameReader: pump() stops when its signal aborts, though the stream s
     },
   });
   const got: number[] = [];
-  const r = new FrameReader((_kind, key) => got.push(key));
+  const r = new FrameReader((_kind, key) => void got.push(key));
   const abort = new AbortController();
   const pumping = r.pump(source, undefined, abort.signal);
   await new Promise((resolve) => setTimeout(resolve, 50));

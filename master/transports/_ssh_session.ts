@@ -85,6 +85,8 @@ export class AgentSession {
   /** The last frame acknowledged, and whether an acknowledgement waits for the log's write. */
   #acked = 0;
   #acking = false;
+  /** True while reading waits for the log to catch up. */
+  #paused = false;
   /** Set by {@linkcode leave}: the agent keeps everything, nobody here waits for anything. */
   #left = false;
 
@@ -199,7 +201,7 @@ export class AgentSession {
   #tick(): void {
     const silent = Date.now() - this.#lastFrame;
     // before `ready`, a slow start (a loaded host) is the start timeout's business
-    if (this.#events.isReady && silent > this.#lease) {
+    if (this.#events.isReady && silent > this.#lease && !this.#paused) {
       this.abort(`no sign of life from the agent for ${silent} ms`);
       return;
     }
@@ -240,6 +242,11 @@ export class AgentSession {
         if (this.#keep) queueMicrotask(() => this.#ackSoon());
       },
       this.#stopReading.signal,
+      (paused) => {
+        // the log is behind: the agent is silent to us, not dead
+        this.#paused = paused;
+        this.#lastFrame = Date.now();
+      },
     );
   }
 
