@@ -441,10 +441,18 @@ export async function runGroups(
 
 /**
  * {@linkcode startGroups} with the settings of the remote tests: a 3 s SSH
- * lease, a 1 s grace period and a 60 s deadline, any of them overridable.
+ * lease, a 1 s grace period, a 60 s deadline and no adopt window, any of them
+ * overridable.
  */
 export function remoteRun(groups: GroupConfig[], options: RunOptions = {}): LauncherRun {
-  return startGroups(groups, { sshLease: 3, gracePeriod: 1, within: 60_000, ...options });
+  // adoptWindow 0: a lost link stops the instances at once (the tests of the window set it)
+  return startGroups(groups, {
+    sshLease: 3,
+    gracePeriod: 1,
+    within: 60_000,
+    adoptWindow: 0,
+    ...options,
+  });
 }
 
 /** One JSON log line of a {@linkcode MasterProcess}. */

@@ -44,6 +44,7 @@ async function withTwo(
   const c = collector();
   const launcher = new Launcher({
     sshLease: lease,
+    adoptWindow: 0, // what happens without a window: the instances are lost at once
     logger: c,
     handleSignals: false,
     gracePeriod: grace,

@@ -68,7 +68,10 @@ Deno.test({
       }),
     ];
     await using master = masterProcess(fixture("r_master.ts"), [], {
-      stdin: JSON.stringify({ groups, options: { gracePeriod: 1, sshLease: LEASE } }),
+      stdin: JSON.stringify({
+        groups,
+        options: { gracePeriod: 1, sshLease: LEASE, adoptWindow: 0 },
+      }),
       marks: [mark],
     });
     await waitFor(() => pidsWithMarker(mark).length === 5, 60_000, "5 instances running");
