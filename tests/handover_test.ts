@@ -4,8 +4,10 @@
 // the window. A state file that is not exactly ours is refused.
 import assert from "node:assert/strict";
 import { delay } from "../_shared/delay.ts";
+import { Launcher } from "../master/launcher.ts";
 import {
   assertNoneLeft,
+  collector,
   controlDirsOf,
   fixture,
   group,
@@ -187,7 +189,9 @@ Deno.test({
       await waitFor(() => c.find(/^ready$/).length === 2, 30_000, "2 instances ready");
       const old = launcher.list().map((i) => i.pid!);
       // the run's local agent: its socket (run id/agent id) is in the state file
-      const state = JSON.parse(await Deno.readTextFile(`${stateDir}/state.json`));
+      const read = () => JSON.parse(Deno.readTextFileSync(`${stateDir}/state.json`));
+      await waitFor(() => read().agents[0]?.instances.length === 2, 10_000, "the state written");
+      const state = read();
       const socket: string = state.agents[0].socket;
       const agents = descendantsOf(Deno.pid).filter((pid) =>
         (procCmdline(pid) ?? []).some((a) => a.endsWith(`:${socket}`))
@@ -217,6 +221,80 @@ Deno.test({
       assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
       await assertNoneLeft(mark, 15_000);
       assert.deepEqual([...Deno.readDirSync(stateDir)], [], "no state left after the stop");
+    } finally {
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "handover: a tampered state file is refused with what is wrong; a master with another secret cannot adopt",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    const mark = marker();
+    const groups = [group("L", "w_count.ts", mark, { timeout: 0, instances: 2 })];
+    const adoptWindow = 4, gracePeriod = 1;
+    try {
+      await using a = master(groups, { gracePeriod, adoptWindow, stateDir }, mark);
+      await waitFor(() => pidsOf(a.records(), "started").size === 2, 30_000, "2 started");
+      const old = [...pidsOf(a.records(), "started").values()];
+      const file = `${stateDir}/state.json`;
+      // the state is written within 25 ms of a start
+      await waitFor(
+        () => JSON.parse(Deno.readTextFileSync(file)).agents[0]?.instances.length === 2,
+        10_000,
+        "both instances in the state file",
+      );
+      a.child.kill("SIGKILL");
+      await a.exit();
+      const options = { adoptWindow, gracePeriod, stateDir, handleSignals: false };
+
+      // readable by others: refused before anything starts, saying why and what to do
+      Deno.chmodSync(file, 0o644);
+      await assert.rejects(
+        () => new Launcher({ ...options, logger: collector() }).run(groups),
+        (error: Error) => {
+          assert.match(error.message, /^refusing the state file .*state\.json: /);
+          assert.match(error.message, /644/);
+          assert.match(error.message, /chmod 600/);
+          return true;
+        },
+      );
+      // a field that is not what a master writes: refused, naming the field
+      Deno.chmodSync(file, 0o600);
+      const state = JSON.parse(Deno.readTextFileSync(file));
+      Deno.writeTextFileSync(file, JSON.stringify({ ...state, agents: [{ host: 1 }] }));
+      await assert.rejects(
+        () => new Launcher({ ...options, logger: collector() }).run(groups),
+        /agents\[0\]\.(target|host): /,
+      );
+      // a well-formed file with another secret: the agent refuses it, nothing is adopted
+      const other = { ...state, secret: "0".repeat(64) };
+      Deno.writeTextFileSync(file, JSON.stringify(other), { mode: 0o600 });
+      await using b = startGroups(groups, { ...options, within: 30_000 });
+      await waitFor(
+        () => {
+          const list = b.launcher.list();
+          return list.length === 2 &&
+            list.every((i) => i.pid !== undefined && !old.includes(i.pid));
+        },
+        30_000,
+        "2 new instances",
+      ).catch((error) => {
+        throw new Error(`${error.message}\n${b.log.dump()}`, { cause: error });
+      });
+      assert.equal(b.log.find(/the agent refused: /).length, 1, b.log.dump());
+      assert.equal(b.log.find(/^adopted \(pid/).length, 0);
+      // the old ones are stopped by their agent when its window ends
+      await waitFor(
+        () => old.every((p) => !pidAlive(p)),
+        (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
+        "the instances nobody adopted gone",
+      );
+      await b.stop();
     } finally {
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     }

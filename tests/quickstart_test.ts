@@ -87,7 +87,9 @@ Deno.test({
         for await (const chunk of master.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
       })();
       const errText = new Response(master.stderr).text();
-      await waitFor(() => (out.match(/My ID : \d/g) ?? []).length === 3, 60_000, "3 workers");
+      // each worker's 3 lines may come in one chunk or more: wait for the last of them
+      await waitFor(() => (out.match(/Hello World!/g) ?? []).length === 3, 60_000, "3 workers");
+      assert(out.includes("[First Group] [localhost] [worker.ts/1/1] My ID : 1"), out);
       assert(out.includes("[First Group] [localhost] [worker.ts/1/1] Hello World!"), out);
 
       const ps = await sh(psLine).output();
