@@ -11,6 +11,7 @@ import {
   controlDirsOf,
   fixture,
   group,
+  killMarked,
   marker,
   masterProcess,
   pidAlive,
@@ -297,6 +298,51 @@ Deno.test({
       await b.stop();
     } finally {
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "handover: where the local agent cannot run (no writable cache), local instances run as the master's children, said once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    const mark = marker();
+    try {
+      Deno.mkdirSync(`${dir}/home`);
+      Deno.writeTextFileSync(`${dir}/home/.cache`, ""); // a file where the cache directory would go
+      const groups = [group("L", "w_count.ts", mark, { timeout: 0, instances: 2 })];
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", fixture("r_master.ts")],
+        env: {
+          HOME: `${dir}/home`,
+          DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+        },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(JSON.stringify({
+        groups,
+        options: { adoptWindow: 10, gracePeriod: 1, stateDir: `${dir}/state`, maxRunningTime: 2 },
+      })));
+      await w.close();
+      const out = new TextDecoder().decode((await child.output()).stdout);
+      const records: Record[] = out.split("\n").filter((l) => l.startsWith("{")).map((l) =>
+        JSON.parse(l)
+      );
+      const warnings = records.filter((r) => r.message.startsWith("cannot run local instances"));
+      assert.equal(warnings.length, 1, out);
+      assert.match(warnings[0]!.message, /not writable/);
+      assert.equal(pidsOf(records, "started").size, 2, out);
+      assert.ok(ticks(records).size === 2, "both ran and printed");
+      await assertNoneLeft(mark, 10_000);
+    } finally {
+      killMarked(mark);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -9,6 +9,7 @@
 
 import type { Target } from "../plan.ts";
 import { LocalTransport } from "./local.ts";
+import { LocalFallback } from "./_local_fallback.ts";
 import type { Transport, TransportContext, TransportFactory } from "./types.ts";
 
 /** Runs instances on this machine with `Deno.Command`. */
@@ -41,14 +42,17 @@ export async function sshTransport(target: Target, ctx: TransportContext): Promi
  * Runs instances on this machine through a local host agent (the same
  * `slave/agent.ts` the remote hosts run, in a session of its own), so that
  * they can outlive their master within the adopt window. The launcher uses
- * it for `local` targets when adoption is on.
+ * it for `local` targets when adoption is on. Where the agent cannot run (a
+ * compiled distarch, whose runtime is not Deno; a cache directory that cannot
+ * be written), local instances run as the master's children, as without it.
  */
 export async function localAgentTransport(
   target: Target,
   ctx: TransportContext,
 ): Promise<Transport> {
+  if (Deno.build.standalone) return new LocalTransport();
   const { SshTransport } = await import("./ssh.ts");
-  return new SshTransport({
+  const agent = new SshTransport({
     host: target.host,
     config: { type: "remote", hosts: [target.host], instances: 0 },
     logger: ctx.logger,
@@ -58,6 +62,7 @@ export async function localAgentTransport(
     local: true,
     ...handover(ctx),
   });
+  return new LocalFallback(agent, () => new LocalTransport(), ctx.logger);
 }
 
 /** The handover part of the context, as the SSH transport's options. */
