@@ -66,13 +66,13 @@ export async function attachTo(
   keys: Map<number, Pending>,
   ack: number | undefined,
   why: string,
-  options: { killOrphans?: boolean } = {},
+  options: { killOrphans?: boolean; within?: number } = {},
 ): Promise<AgentSession | undefined> {
-  const { killOrphans = true } = options;
+  const { killOrphans = true, within = ctx.adopt } = options;
   const link = place;
   const t0 = Date.now();
-  const deadline = t0 + ctx.adopt;
-  let failure = `the adopt window (${ctx.adopt} ms) ran out`;
+  const deadline = t0 + Math.min(ctx.adopt, within);
+  let failure = `the adopt window (${Math.min(ctx.adopt, within)} ms) ran out`;
   let agentGone = false;
   for (let attempt = 0; !ctx.closed() && Date.now() < deadline; attempt++) {
     if (attempt > 0) {

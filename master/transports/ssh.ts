@@ -80,6 +80,9 @@ export interface SshTransportOptions {
   written?: () => Promise<void>;
 }
 
+/** How long a new master tries to reach a previous master's agent before it gives up on it. */
+const ADOPT_WAIT_MS = 10_000;
+
 /** Runs instances on one remote host. */
 export class SshTransport implements Transport {
   /** The host's name as configured. */
@@ -316,6 +319,8 @@ export class SshTransport implements Transport {
       }
       const session = await attachTo(this.#ctx, place, keys, undefined, "a new master", {
         killOrphans: options.trustPids === true,
+        // a host out of reach must not hold back the start of the whole fleet for the window
+        within: ADOPT_WAIT_MS,
       });
       if (session === undefined) {
         for (const key of runs.keys()) this.#owners.delete(key);
