@@ -22,6 +22,13 @@ import { lastLine } from "./_ssh_args.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAGIC = encoder.encode(AGENT_MAGIC);
+/**
+ * Least time, in ms, between two acknowledgements of frames written to the
+ * log: a quiet stream is acknowledged at once, a flood every ACK_MS. A master
+ * killed within that time after writing lines has them replayed to the next
+ * one (at-least-once for those).
+ */
+const ACK_MS = 5;
 /** How long, in ms, the pipes are still read after the ssh client exited. */
 const DRAIN_MS = 1000;
 
@@ -85,6 +92,7 @@ export class AgentSession {
   /** The last frame acknowledged, and whether an acknowledgement waits for the log's write. */
   #acked = 0;
   #acking = false;
+  #lastAck = 0;
   /** True while reading waits for the log to catch up. */
   #paused = false;
   /** Set by {@linkcode leave}: the agent keeps everything, nobody here waits for anything. */
@@ -212,14 +220,21 @@ export class AgentSession {
   #ackSoon(): void {
     if (this.#acking || !this.#events.isReady || this.#events.seq === this.#acked) return;
     this.#acking = true;
-    const seq = this.#events.seq;
-    this.#written().catch(() => {}).then(() => {
-      this.#acking = false;
-      if (this.#ended || seq <= this.#acked) return;
-      this.#acked = seq;
-      this.#send({ t: "hb", ack: seq });
-      this.#ackSoon(); // what came while the log wrote
-    });
+    // at most one acknowledgement per ACK_MS: a flood is acknowledged in batches
+    const wait = this.#lastAck + ACK_MS - performance.now();
+    const go = () => {
+      const seq = this.#events.seq;
+      this.#written().catch(() => {}).then(() => {
+        this.#acking = false;
+        this.#lastAck = performance.now();
+        if (this.#ended || seq <= this.#acked) return;
+        this.#acked = seq;
+        this.#send({ t: "hb", ack: seq });
+        this.#ackSoon(); // what came while the log wrote
+      });
+    };
+    if (wait > 0) setTimeout(go, wait);
+    else go();
   }
 
   #send(cmd: AgentCommand): void {
