@@ -48,10 +48,12 @@ Deno.test({
     const file = `${dir.path}/d.yaml`;
     Deno.writeTextFileSync(file, config(scope.mark, 10));
     let pids: number[];
+    let started: unknown[];
     {
       await using first = await startMaster([file, "--plain"], sock);
       pids = await runningPids(sock);
       assert.equal(pids.length, 2);
+      started = (await ps(sock)).map((i) => [i.pid, i.startedAt, i.runs]);
 
       const leave = await distarch(["stop", "--leave-running", "--socket", sock]);
       assert.equal(leave.code, 0, leave.stderr);
@@ -73,6 +75,11 @@ Deno.test({
 
     await using second = await startMaster([file, "--plain"], sock);
     assert.deepEqual(await runningPids(sock), pids, "the new master adopted the same pids");
+    assert.deepEqual(
+      (await ps(sock)).map((i) => [i.pid, i.startedAt, i.runs]),
+      started,
+      "ps shows each instance's original start time and runs",
+    );
     const stop = await distarch(["stop", "--socket", sock]);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(await second.exit(10_000), 0, second.stderr());
