@@ -33,7 +33,7 @@ const RELAY_PER_HOST = 2;
 const LIMIT_MS = 120_000;
 
 /** A logger that counts distinct instances that logged `ready`, and keeps the last problems. */
-class ReadyCount implements Logger {
+export class ReadyCount implements Logger {
   readonly #seen = new Set<number>();
   readonly #want: number;
   readonly #done = Promise.withResolvers<void>();

@@ -17,7 +17,8 @@
  */
 
 import { Launcher } from "../master/launcher.ts";
-import type { GroupConfig, Logger, LogRecord } from "../master/types.ts";
+import type { GroupConfig } from "../master/types.ts";
+import { ReadyCount } from "./_remote.ts";
 import { descendantsOf, type SshdFixture, startSshd } from "../tests/_sshd.ts";
 
 const HOSTS = 16;
@@ -37,31 +38,6 @@ interface Sample {
   sessions: number;
 }
 
-/** Resolves once `want` distinct instances logged `ready`; keeps the last problems. */
-class ReadyCount implements Logger {
-  readonly #seen = new Set<number>();
-  readonly #want: number;
-  readonly #done = Promise.withResolvers<void>();
-  readonly problems: string[] = [];
-
-  constructor(want: number) {
-    this.#want = want;
-  }
-
-  get ready(): Promise<void> {
-    return this.#done.promise;
-  }
-
-  log(record: LogRecord): void {
-    if (record.level === "warning" || record.level === "error") {
-      this.problems.push(`${record.host ?? ""} ${record.message}`);
-      if (this.problems.length > 10) this.problems.shift();
-    }
-    if (record.message !== "ready" || record.id === undefined) return;
-    this.#seen.add(record.id);
-    if (this.#seen.size === this.#want) this.#done.resolve();
-  }
-}
 
 function cmdline(pid: number): string[] {
   try {

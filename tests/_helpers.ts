@@ -560,3 +560,33 @@ export function masterProcess(
     },
   };
 }
+
+/**
+ * After the SIGKILL of an agent that ran `old` (their pids): each is
+ * reported lost, the master kills the process groups it left, every one runs
+ * again with a new pid, and a stop then stops them all.
+ */
+export async function assertAgentDeathRecovered(run: LauncherRun, old: number[]): Promise<void> {
+  const { launcher, log: c } = run;
+  const dumped = (error: Error) => {
+    throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
+  };
+  await waitFor(() => c.find(/^lost: /).length === old.length, 30_000, "every instance lost")
+    .catch(dumped);
+  await waitFor(() => old.every((p) => !pidAlive(p)), 10_000, "the old instances gone")
+    .catch(dumped);
+  if (c.find(/^killed the orphaned process groups /).length !== 1) {
+    throw new Error(`the master did not kill the orphans once:\n${c.dump()}`);
+  }
+  await waitFor(
+    () =>
+      launcher.list().every((i) =>
+        i.state === "running" && i.pid !== undefined && !old.includes(i.pid)
+      ),
+    30_000,
+    "every instance running again",
+  ).catch(dumped);
+  const { summary } = await run.stop();
+  const states = summary.instances.map((i) => i.state);
+  if (states.some((s) => s !== "stopped")) throw new Error(`not all stopped: ${states.join(", ")}`);
+}

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { delay } from "../_shared/delay.ts";
 import { Launcher } from "../master/launcher.ts";
 import {
+  assertAgentDeathRecovered,
   assertNoneLeft,
   collector,
   controlDirsOf,
@@ -215,22 +216,7 @@ Deno.test({
         "the state file names the instances' pids",
       );
       Deno.kill(agents[0]!, "SIGKILL");
-      await waitFor(() => c.find(/^lost: /).length === 2, 30_000, "2 lost records")
-        .catch((error) => {
-          throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
-        });
-      await waitFor(() => old.every((p) => !pidAlive(p)), 10_000, "the old instances gone");
-      assert.equal(c.find(/^killed the orphaned process groups /).length, 1, c.dump());
-      await waitFor(
-        () =>
-          launcher.list().every((i) =>
-            i.state === "running" && i.pid !== undefined && !old.includes(i.pid)
-          ),
-        30_000,
-        "both running again",
-      );
-      const { summary } = await run.stop();
-      assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+      await assertAgentDeathRecovered(run, old);
       await assertNoneLeft(mark, 15_000);
       assert.deepEqual([...Deno.readDirSync(stateDir)], [], "no state left after the stop");
     } finally {

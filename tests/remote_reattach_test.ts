@@ -4,6 +4,7 @@
 // master to re-attach, nothing outlives the window.
 import assert from "node:assert/strict";
 import {
+  assertAgentDeathRecovered,
   assertNoneLeft,
   type Collector,
   controlDirsOf,
@@ -283,25 +284,7 @@ Deno.test({
     );
     assert.equal(agents.length, 1, "one agent");
     Deno.kill(agents[0]!, "SIGKILL");
-    await waitFor(() => c.find(/^lost: /).length === 2, 30_000, "2 lost records")
-      .catch((error) => {
-        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
-      });
-    await waitFor(() => old.every((p) => !pidAlive(p)), 10_000, "the old instances gone")
-      .catch((error) => {
-        throw new Error(`${error.message}\n${c.dump()}`, { cause: error });
-      });
-    assert.equal(c.find(/^killed the orphaned process groups /).length, 1, c.dump());
-    await waitFor(
-      () =>
-        launcher.list().every((i) =>
-          i.state === "running" && i.pid !== undefined && !old.includes(i.pid)
-        ),
-      30_000,
-      "both running again",
-    );
-    const { summary } = await run.stop();
-    assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+    await assertAgentDeathRecovered(run, old);
     await assertNoneLeft(mark, 15_000);
   },
 });
