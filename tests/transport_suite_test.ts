@@ -1,5 +1,7 @@
 // The shared transport suite (tests/_transport_cases.ts), run against every transport:
-// local (Deno.Command on this machine) and SSH (the agent on a loopback sshd).
+// local (Deno.Command on this machine), the local agent (handover on) and SSH (the agent on a
+// loopback sshd).
+import { localAgentTransport } from "../master/transports/defaults.ts";
 import { LocalTransport } from "../master/transports/local.ts";
 import { SshTransport } from "../master/transports/ssh.ts";
 import { sshdUnavailable, startSshd } from "./_sshd.ts";
@@ -13,6 +15,17 @@ transportSuite("local", {
       config: { type: "local", instances: 1 },
       [Symbol.asyncDispose]: () => transport.close(),
     });
+  },
+});
+
+transportSuite("local agent", {
+  async open() {
+    const config = { type: "local" as const, instances: 1 };
+    const transport = await localAgentTransport(
+      { type: "local", key: "local", host: "localhost", config },
+      { logger: { log: () => {} }, gracePeriod: 1, sshLease: 5, adoptWindow: 5 },
+    );
+    return { transport, config, [Symbol.asyncDispose]: () => transport.close() };
   },
 });
 
