@@ -142,7 +142,8 @@ export class SshTransport implements Transport {
     this.#logger = logger;
     this.#grace = gracePeriod * 1000;
     this.#lease = lease * 1000;
-    this.#controlDir = controlDir ?? controlDirFor();
+    // the local agent needs no ControlMaster (nor its directory, which a SIGKILL would leave)
+    this.#controlDir = local ? "" : controlDir ?? controlDirFor();
     this.#onResources = onResources;
     // the ssh args are validated now
     this.#muxKey = local ? `local\0${host}` : this.#controlDir + "\0" + this.#argsFor().join("\0");
