@@ -38,7 +38,6 @@ interface Sample {
   sessions: number;
 }
 
-
 function cmdline(pid: number): string[] {
   try {
     return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter((a) => a !== "");
