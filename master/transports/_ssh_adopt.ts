@@ -6,8 +6,97 @@
  * @module
  */
 
-import type { AgentPlace } from "./_ssh_reattach.ts";
-import type { AgentHandle, OutputHandler } from "./types.ts";
+import { type AgentPlace, attachTo, type ReattachContext } from "./_ssh_reattach.ts";
+import type { Pending } from "./_ssh_events.ts";
+import type { Owner } from "./_ssh_link.ts";
+import { instanceHandle, resourcesOf } from "./_ssh_instance.ts";
+import type {
+  AdoptedRun,
+  AdoptOptions,
+  AgentHandle,
+  InstanceResources,
+  OutputHandler,
+} from "./types.ts";
+
+/** How long a new master tries to reach a previous master's agent before it gives up on it. */
+const ADOPT_WAIT_MS = 10_000;
+
+/** What {@linkcode adoptFrom} needs of the transport. */
+export interface AdoptHost {
+  ctx: ReattachContext;
+  /** Where each instance's signals and stdin go, by key. */
+  owners: Map<number, Owner>;
+  onResources: ((usage: InstanceResources) => void) | undefined;
+  /** New keys must be above `last`. */
+  reserveKeys(last: number): void;
+  /** The host was reached. */
+  reached(): void;
+  /** Records where an instance runs (for the state file). */
+  track(key: number, id: number, pid: number, place: AgentPlace): void;
+  /** Forgets an instance that ended. */
+  forget(key: number): void;
+  /** Whether a re-attach is under way (signals wait for it). */
+  reattaching(): boolean;
+}
+
+/**
+ * Takes over the instances of the agent `handle` names (a previous
+ * master's): attaches to it with the run's secret, and puts each instance
+ * still running in `out`, by id, its output kept until the relay takes it.
+ */
+export async function adoptFrom(
+  handle: AgentHandle,
+  options: AdoptOptions,
+  out: Map<number, AdoptedRun>,
+  host: AdoptHost,
+): Promise<void> {
+  const place = placeOf(handle);
+  const keys = new Map<number, Pending>();
+  const runs = new Map<number, { id: number; pending: Pending; buffer: OutputBuffer }>();
+  for (const { key, id, pid } of handle.instances) {
+    const buffer = new OutputBuffer();
+    const pending: Pending = {
+      onOutput: buffer.handler,
+      onResources: resourcesOf(host.onResources, id),
+      started: Promise.withResolvers(),
+      exit: Promise.withResolvers(),
+      pid,
+    };
+    pending.started.resolve(pid);
+    keys.set(key, pending);
+    runs.set(key, { id, pending, buffer });
+    host.owners.set(key, { session: undefined! }); // set by attachTo once attached
+    host.reserveKeys(key + 1000); // past whatever the old master started since its last write
+  }
+  const session = await attachTo(host.ctx, place, keys, undefined, "a new master", {
+    killOrphans: options.trustPids === true,
+    // a host out of reach must not hold back the start of the whole fleet for the window
+    within: ADOPT_WAIT_MS,
+  });
+  if (session === undefined) {
+    for (const key of runs.keys()) host.owners.delete(key);
+    return;
+  }
+  host.reached();
+  for (const [key, { id, pending, buffer }] of runs) {
+    const owner = host.owners.get(key)!;
+    const status = pending.exit.promise;
+    host.track(key, id, pending.pid!, place);
+    status.finally(() => host.forget(key));
+    out.set(id, {
+      running: instanceHandle(
+        key,
+        { pid: pending.pid!, status },
+        owner,
+        () => owner.session.kept || host.reattaching(),
+      ),
+      output: (onOutput) => {
+        pending.onOutput = onOutput;
+        buffer.drainTo(onOutput);
+      },
+    });
+  }
+}
 
 /** The transport's instances, grouped by agent, as records a new master can adopt from. */
 export function adoptionRecords(

@@ -36,9 +36,8 @@ import { controlDirFor, ensureMaster, releaseMaster, retainMaster } from "./_ssh
 import { ensureOnHost, workerBundle } from "./_ssh_install.ts";
 import { spawnAgent } from "./_ssh_agent_start.ts";
 import { type Link, Missing, type Owner, RUN } from "./_ssh_link.ts";
-import { type AgentPlace, attachTo, reattach, type ReattachContext } from "./_ssh_reattach.ts";
-import { adoptionRecords, OutputBuffer, placeOf } from "./_ssh_adopt.ts";
-import type { Pending } from "./_ssh_events.ts";
+import { type AgentPlace, reattach, type ReattachContext } from "./_ssh_reattach.ts";
+import { adoptFrom, adoptionRecords } from "./_ssh_adopt.ts";
 import type { Artifact } from "./_upload.ts";
 
 /** Options of {@linkcode SshTransport}. */
@@ -79,9 +78,6 @@ export interface SshTransportOptions {
   /** Resolves once the output handed on so far is written (frames are acknowledged then). @default {at once} */
   written?: () => Promise<void>;
 }
-
-/** How long a new master tries to reach a previous master's agent before it gives up on it. */
-const ADOPT_WAIT_MS = 10_000;
 
 /** Runs instances on one remote host. */
 export class SshTransport implements Transport {
@@ -299,54 +295,18 @@ export class SshTransport implements Transport {
    */
   async adopt(agents: AgentHandle[], options: AdoptOptions = {}): Promise<Map<number, AdoptedRun>> {
     const out = new Map<number, AdoptedRun>();
-    await Promise.all(agents.map(async (handle) => {
-      const place = placeOf(handle);
-      const keys = new Map<number, Pending>();
-      const runs = new Map<number, { id: number; pending: Pending; buffer: OutputBuffer }>();
-      for (const { key, id, pid } of handle.instances) {
-        const buffer = new OutputBuffer();
-        const pending: Pending = {
-          onOutput: buffer.handler,
-          onResources: resourcesOf(this.#onResources, id),
-          started: Promise.withResolvers(),
-          exit: Promise.withResolvers(),
-          pid,
-        };
-        pending.started.resolve(pid);
-        keys.set(key, pending);
-        runs.set(key, { id, pending, buffer });
-        this.#owners.set(key, { session: undefined! });
-        this.#key = Math.max(this.#key, key + 1000); // past whatever the old master started since
-      }
-      const session = await attachTo(this.#ctx, place, keys, undefined, "a new master", {
-        killOrphans: options.trustPids === true,
-        // a host out of reach must not hold back the start of the whole fleet for the window
-        within: ADOPT_WAIT_MS,
-      });
-      if (session === undefined) {
-        for (const key of runs.keys()) this.#owners.delete(key);
-        return;
-      }
-      this.#reached = true;
-      for (const [key, { id, pending, buffer }] of runs) {
-        const owner = this.#owners.get(key)!;
-        const status = pending.exit.promise;
-        this.#track(key, id, pending.pid!, place);
-        status.finally(() => this.#forget(key));
-        out.set(id, {
-          running: instanceHandle(
-            key,
-            { pid: pending.pid!, status },
-            owner,
-            () => owner.session.kept || this.#reattaching.size > 0,
-          ),
-          output: (onOutput) => {
-            pending.onOutput = onOutput;
-            buffer.drainTo(onOutput);
-          },
-        });
-      }
-    }));
+    await Promise.all(agents.map((handle) =>
+      adoptFrom(handle, options, out, {
+        ctx: this.#ctx,
+        owners: this.#owners,
+        onResources: this.#onResources,
+        reserveKeys: (last) => this.#key = Math.max(this.#key, last),
+        reached: () => this.#reached = true,
+        track: (key, id, pid, place) => this.#track(key, id, pid, place),
+        forget: (key) => this.#forget(key),
+        reattaching: () => this.#reattaching.size > 0,
+      })
+    ));
     return out;
   }
 
