@@ -32,6 +32,8 @@ export interface HandoverSources {
   transports: TransportPool;
   /** The run's instances. */
   instances(): readonly Instance[];
+  /** Told once per streak of failed writes of the state file (what and where). */
+  failed(message: string): void;
 }
 
 /** The state of one run with adoption on: its identity, and its `state.json`. */
@@ -47,6 +49,7 @@ export class Handover {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last = "";
   #ended = false;
+  #failing = false;
 
   /**
    * Opens `dir` (0700) and reads what a previous master left. Throws a
@@ -85,7 +88,9 @@ export class Handover {
   /** Starts keeping the state of the run `sources` describe (written now). */
   track(sources: HandoverSources): void {
     this.#sources = sources;
-    this.save();
+    const failed = this.save();
+    if (failed !== undefined) sources.failed(failed);
+    this.#failing = failed !== undefined;
   }
 
   /** Writes the state soon (changes close together are written once). */
@@ -93,7 +98,9 @@ export class Handover {
     if (this.#ended || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.save();
+      const failed = this.save();
+      if (failed !== undefined && !this.#failing) this.#sources?.failed(failed);
+      this.#failing = failed !== undefined;
     }, DEBOUNCE_MS);
   }
 
@@ -108,7 +115,8 @@ export class Handover {
       this.#last = text;
       return undefined;
     } catch (error) {
-      return `cannot write the state file ${this.#dir.file}: ${errorMessage(error)}`;
+      return `cannot write the state file ${this.#dir.file}: ${errorMessage(error)} ` +
+        "(a new master could not adopt what changed since the last write)";
     }
   }
 

@@ -234,7 +234,11 @@ export class Launcher {
         );
         this.#log("info", `adopted ${plural(n, "running instance")} of the previous master`);
       }
-      handover?.track({ transports: this.#transports, instances: () => fleet.instances });
+      handover?.track({
+        transports: this.#transports,
+        instances: () => fleet.instances,
+        failed: (message) => this.#log("error", message),
+      });
       const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
       this.#log(
         "info",
@@ -276,27 +280,22 @@ export class Launcher {
         this.#handover?.end();
       }
     }
+    const infos = this.#fleet.instances.map((i) => i.info());
+    const ok = this.#leaving ||
+      infos.every((i) => i.state === "ended" || i.state === "stopped" || i.state === "suspended");
     if (this.#leaving) {
-      const infos = this.#fleet.instances.map((i) => i.info());
       const n = infos.filter((i) => i.state === "running" || i.state === "starting").length;
       this.#log(
         "notice",
         `left ${plural(n, "instance")} running for the next master ` +
           `(adoptWindow ${o.adoptWindow} s, state in ${this.#stateDir})`,
       );
-      emit(this.#events, { kind: "launcherStopped" });
-      await this.#logger.flush?.();
-      return { ok: true, reason: "left", instances: infos };
-    }
-    const infos = this.#fleet.instances.map((i) => i.info());
-    const ok = infos.every((i) =>
-      i.state === "ended" || i.state === "stopped" || i.state === "suspended"
-    );
-    this.#log(ok ? "info" : "warning", `all instances are done (${summarise(infos)})`);
+    } else this.#log(ok ? "info" : "warning", `all instances are done (${summarise(infos)})`);
     emit(this.#events, { kind: "launcherStopped" });
     await this.#logger.flush?.();
     const signal = this.#signal;
-    return { ok, reason: this.#reason, ...(signal ? { signal } : {}), instances: infos };
+    const reason = this.#leaving ? "left" : this.#reason;
+    return { ok, reason, ...(signal ? { signal } : {}), instances: infos };
   }
 
   /** A remote instance's CPU and memory, measured by its host's agent: a `instanceResources` event. */

@@ -343,3 +343,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "handover: a state file that cannot be written is said at once, and the run goes on",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "distarch-full-" });
+    const mount = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir],
+      stderr: "piped",
+    }).output();
+    const mark = marker();
+    try {
+      assert.equal(mount.code, 0, "mount (these tests need root)");
+      Deno.mkdirSync(`${dir}/state`, { mode: 0o700 });
+      // fill the disk: the state file cannot be written
+      try {
+        Deno.writeFileSync(`${dir}/filler`, new Uint8Array(256 * 1024));
+      } catch { /* full */ }
+      await using run = startGroups(
+        [group("L", "w_count.ts", mark, { timeout: 0, instances: 2 })],
+        { adoptWindow: 5, gracePeriod: 1, stateDir: `${dir}/state` },
+      );
+      await waitFor(() => ticks(run.log.records).size === 2, 30_000, "both running");
+      const errors = run.log.find(/^cannot write the state file /);
+      assert.equal(errors.length, 1, run.log.dump());
+      const { summary } = await run.stop();
+      assert.deepEqual(summary.instances.map((i) => i.state), ["stopped", "stopped"]);
+      await assertNoneLeft(mark, 10_000);
+    } finally {
+      killMarked(mark);
+      if (mount.code === 0) {
+        const umount = await new Deno.Command("umount", { args: [dir] }).output();
+        if (umount.code !== 0) await new Deno.Command("umount", { args: ["-l", dir] }).output();
+      }
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
