@@ -193,6 +193,7 @@ Deno.test({
   async fn() {
     const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
     const mark = marker();
+    const cleanup: string[] = [];
     try {
       await using run = startGroups([
         // silent and deaf: neither its stdin's end nor a broken pipe would end it
@@ -216,10 +217,14 @@ Deno.test({
         "the state file names the instances' pids",
       );
       Deno.kill(agents[0]!, "SIGKILL");
+      // a SIGKILLed agent cannot remove its socket: we do
+      const runDir = `${Deno.env.get("HOME")}/.cache/distarch/run/${socket.split("/")[0]}`;
+      cleanup.push(runDir);
       await assertAgentDeathRecovered(run, old);
       await assertNoneLeft(mark, 15_000);
       assert.deepEqual([...Deno.readDirSync(stateDir)], [], "no state left after the stop");
     } finally {
+      for (const path of cleanup) await Deno.remove(path, { recursive: true }).catch(() => {});
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     }
   },
