@@ -65,13 +65,22 @@ export function listenSocket(
 /**
  * The connector: pipes stdin to the socket and the socket to stdout until
  * either ends; prints {@linkcode NO_AGENT_MARK} and returns 5 when no agent
- * listens there.
+ * listens there (and removes the socket a dead agent left).
  */
 export async function connect(path: string): Promise<number> {
   let conn: Deno.UnixConn;
   try {
     conn = await Deno.connect({ transport: "unix", path });
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      // a socket its agent left when it died (SIGKILL, OOM): nobody will listen there again
+      const runDir = path.slice(0, path.lastIndexOf("/"));
+      for (const p of [path, runDir]) {
+        try {
+          Deno.removeSync(p); // the run directory only when it is empty
+        } catch { /* gone, or still used */ }
+      }
+    }
     await Deno.stdout.write(new TextEncoder().encode(NO_AGENT_MARK + "\n"));
     return 5;
   }

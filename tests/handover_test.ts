@@ -30,6 +30,15 @@ const MARGIN = 7000;
 
 type Record = { message: string; instance?: string };
 
+function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The "tick <n>" numbers in `records`, by instance label. */
 function ticks(records: Record[]): Map<string, number[]> {
   const by = new Map<string, number[]>();
@@ -221,6 +230,12 @@ Deno.test({
       const runDir = `${Deno.env.get("HOME")}/.cache/distarch/run/${socket.split("/")[0]}`;
       cleanup.push(runDir);
       await assertAgentDeathRecovered(run, old);
+      // the connector found the dead agent's socket refusing and removed it
+      const [runId, agentId] = socket.split("/");
+      assert.equal(
+        pathExists(`${Deno.env.get("HOME")}/.cache/distarch/run/${runId}/${agentId}.sock`),
+        false,
+      );
       await assertNoneLeft(mark, 15_000);
       assert.deepEqual([...Deno.readDirSync(stateDir)], [], "no state left after the stop");
     } finally {

@@ -73,6 +73,7 @@ export function instanceHandle(
     },
     send: (text: string) => {
       if (owner.session.alive) owner.session.stdin(key, text);
+      else if (waits()) (owner.stdin ??= []).push(text); // sent once a session has it again
     },
     status: started.status,
   };

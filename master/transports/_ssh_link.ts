@@ -45,6 +45,8 @@ export interface Owner {
   session: AgentSession;
   /** The last signal asked for while no session had it, sent once one does. */
   signal?: Signal;
+  /** Stdin lines written while no session had it (a few `groupCount` lines), sent once one does. */
+  stdin?: string[];
 }
 
 /** The agent's launcher found the host cache incomplete. */

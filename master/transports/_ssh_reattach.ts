@@ -128,7 +128,9 @@ export async function attachTo(
       const owner = ctx.owners.get(key);
       if (owner === undefined) continue;
       owner.session = session;
+      for (const text of owner.stdin ?? []) session.stdin(key, text);
       if (owner.signal !== undefined) session.signal(key, owner.signal);
+      delete owner.stdin;
       delete owner.signal;
     }
     if (ctx.closed()) {
