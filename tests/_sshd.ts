@@ -67,7 +67,8 @@ async function run(cmd: string, args: string[], options: { ok?: number[] } = {})
   return new TextDecoder().decode(out.stdout);
 }
 
-async function ensureUser(): Promise<{ uid: number; gid: number }> {
+/** Makes sure the test user exists (no password, `/bin/sh`); its uid and gid. */
+export async function ensureUser(): Promise<{ uid: number; gid: number }> {
   const exists = await new Deno.Command("id", { args: [TEST_USER], stdout: "null", stderr: "null" })
     .output();
   if (!exists.success) {

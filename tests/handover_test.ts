@@ -21,7 +21,7 @@ import {
   startGroups,
   waitFor,
 } from "./_helpers.ts";
-import { descendantsOf, sshdUnavailable, startSshd } from "./_sshd.ts";
+import { descendantsOf, ensureUser, sshdUnavailable, startSshd, TEST_USER } from "./_sshd.ts";
 import type { GroupConfig } from "../master/types.ts";
 
 const ignore = sshdUnavailable() !== undefined;
@@ -399,6 +399,57 @@ Deno.test({
         if (umount.code !== 0) await new Deno.Command("umount", { args: ["-l", dir] }).output();
       }
       Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "handover: another user's master cannot take over the state directory (nor read it)",
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { uid, gid } = await ensureUser();
+    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    const denoDir = await Deno.makeTempDir({ prefix: "distarch-deno-" });
+    const mark = marker();
+    const groups = [group("L", "w_count.ts", mark, { timeout: 0, instances: 1 })];
+    try {
+      Deno.chownSync(denoDir, uid, gid);
+      await using a = master(groups, { gracePeriod: 1, adoptWindow: 5, stateDir }, mark);
+      await waitFor(() => pidsOf(a.records(), "started").size === 1, 30_000, "1 started");
+      const [pid] = [...pidsOf(a.records(), "started").values()];
+      a.child.kill("SIGKILL");
+      await a.exit();
+      // the same master, run as the test user, given root's state directory
+      const child = new Deno.Command("su", {
+        args: [
+          TEST_USER,
+          "-s",
+          "/bin/sh",
+          "-c",
+          `DENO_DIR=${denoDir} exec ${Deno.execPath()} run -A --no-check ${fixture("r_master.ts")}`,
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(JSON.stringify({
+        groups,
+        options: { gracePeriod: 1, adoptWindow: 5, stateDir },
+      })));
+      await w.close();
+      const out = await child.output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.notEqual(out.code, 0, "the other user's master did not run");
+      assert.match(stderr, /owned by uid 0/, stderr);
+      assert.ok(pidAlive(pid!), "the instance is still the first master's, for its adopt window");
+      await waitFor(() => !pidAlive(pid!), 5000 + 1000 + MARGIN, "its agent stopped it");
+    } finally {
+      killMarked(mark);
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+      await Deno.remove(denoDir, { recursive: true }).catch(() => {});
     }
   },
 });
