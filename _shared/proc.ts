@@ -81,10 +81,8 @@ export interface StatFields {
  * ```
  */
 export function parseStat(stat: string): StatFields | undefined {
-  const close = stat.lastIndexOf(")");
-  if (close < 0) return undefined;
-  // fields from 3 (state) on; index 0 here is field 3
-  const f = stat.slice(close + 2).split(" ", 22);
+  const f = fieldsFrom3(stat);
+  if (f === undefined) return undefined;
   const pgrp = Number(f[2]);
   const cpuTicks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   const rssPages = Number(f[21]);
@@ -92,6 +90,35 @@ export function parseStat(stat: string): StatFields | undefined {
     return undefined;
   }
   return { pgrp, cpuTicks, rssPages };
+}
+
+/**
+ * The fields of a `/proc/<pid>/stat` line from field 3 (state) on: index 0
+ * is field 3. The command name before them may hold spaces and `)`: they
+ * start after the last `)`.
+ */
+function fieldsFrom3(stat: string): string[] | undefined {
+  const close = stat.lastIndexOf(")");
+  return close < 0 ? undefined : stat.slice(close + 2).split(" ", 22);
+}
+
+/**
+ * `/proc/<pid>/stat` field 22 (starttime, in clock ticks since boot) of
+ * `pid`, or null when unreadable or gone (a zombie counts as gone): with
+ * the pid, what tells a process from a later one that reused its pid.
+ */
+export function processStartTicks(pid: number): number | null {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  let stat: string;
+  try {
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return null;
+  }
+  const f = fieldsFrom3(stat);
+  if (f === undefined || f[0] === "Z" || f[0] === "X") return null;
+  const ticks = Number(f[19]);
+  return f[19] !== undefined && Number.isSafeInteger(ticks) && ticks >= 0 ? ticks : null;
 }
 
 /**

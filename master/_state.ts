@@ -12,8 +12,10 @@
 import { writeAllSync } from "../_shared/write_all.ts";
 import { errorMessage } from "../_shared/errors.ts";
 import { type RunState, stateProblem } from "./_state_check.ts";
+import { processStartTicks } from "../_shared/proc.ts";
 
 export type { AgentRecord, ConnectRecord, InstanceRecord, RunState } from "./_state_check.ts";
+export { processStartTicks };
 
 /** A state directory or file that cannot be used as it is; `path` names it. */
 export class StateError extends Error {
@@ -42,26 +44,6 @@ function hex(bytes: number): string {
 /** `{ runId: 16 hex, secret: 64 hex }` from crypto.getRandomValues. */
 export function newRunIdentity(): { runId: string; secret: string } {
   return { runId: hex(8), secret: hex(32) };
-}
-
-/**
- * `/proc/<pid>/stat` field 22 (starttime, in clock ticks since boot) of
- * `pid`, or null when unreadable or gone (a zombie counts as gone). The
- * command name may hold spaces and `)`: the fields are read after the last `)`.
- */
-export function processStartTicks(pid: number): number | null {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
-  let stat: string;
-  try {
-    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch {
-    return null;
-  }
-  // After ") ": field 3 (state) is [0], so field 22 is [19].
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return null;
-  const ticks = Number(fields[19]);
-  return fields[19] !== undefined && Number.isSafeInteger(ticks) && ticks >= 0 ? ticks : null;
 }
 
 /** All of `f`, which has `size` bytes; an error when it has more. */
