@@ -47,3 +47,39 @@ export class ProbeError extends Error {
     this.result = result;
   }
 }
+
+/**
+ * Reads `stream` as text until it ends or `signal` aborts: each chunk goes
+ * to `onText`, each non-blank line (the last one even without its newline)
+ * to `onLine`. A broken pipe just ends it.
+ */
+export async function readTextLines(
+  stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  onText: (text: string) => void,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  const reader = stream.getReader();
+  const cancel = () => void reader.cancel().catch(() => {});
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    while (true) {
+      const { done, value: chunk } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(chunk, { stream: true });
+      onText(text);
+      rest += text;
+      const lines = rest.split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) if (line.trim() !== "") onLine(line);
+    }
+  } catch {
+    // the pipe broke
+  } finally {
+    signal.removeEventListener("abort", cancel);
+    reader.releaseLock();
+  }
+  if (rest.trim() !== "") onLine(rest);
+}

@@ -1,4 +1,4 @@
-// Long on purpose: the ssh process lifecycle (spawn, pipes, heartbeat, watchdog, end); events are in _ssh_events.ts.
+// Long on purpose: the agent process lifecycle (spawn, pipes, heartbeat, watchdog, leave, end); events are in _ssh_events.ts, acknowledgements in _ssh_acks.ts.
 /**
  * One SSH session to one host agent: the `ssh` client process, the commands
  * written to its stdin, the frames read from its stdout, the heartbeat and
@@ -18,17 +18,12 @@ import { FrameReader } from "./_ssh_frames.ts";
 import { type Pending, type ResourcesHandler, SessionInstances } from "./_ssh_events.ts";
 import type { ExitStatus, OutputHandler } from "./types.ts";
 import { lastLine } from "./_ssh_args.ts";
+import { readTextLines } from "./_ssh_run.ts";
+import { Acks } from "./_ssh_acks.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAGIC = encoder.encode(AGENT_MAGIC);
-/**
- * Least time, in ms, between two acknowledgements of frames written to the
- * log: a quiet stream is acknowledged at once, a flood every ACK_MS. A master
- * killed within that time after writing lines has them replayed to the next
- * one (at-least-once for those).
- */
-const ACK_MS = 5;
 /** How long, in ms, the pipes are still read after the ssh client exited. */
 const DRAIN_MS = 1000;
 
@@ -86,17 +81,12 @@ export class AgentSession {
   readonly #inherited: boolean;
   /** Set when the session ended with its instances kept for a re-attach. */
   #kept = false;
-  readonly #written: () => Promise<void>;
+  /** Its frames acknowledged once the log wrote them (with `keep`). */
+  readonly #acks: Acks;
   /** The local agent's session (its process is the agent itself: never killed on leave). */
   readonly #isLocal: boolean;
-  /** The last frame acknowledged, and whether an acknowledgement waits for the log's write. */
-  #acked = 0;
-  #acking = false;
-  #lastAck = 0;
   /** True while reading waits for the log to catch up. */
   #paused = false;
-  /** Set by {@linkcode leave}: the agent keeps everything, nobody here waits for anything. */
-  #left = false;
 
   /**
    * Spawns `args`: `ssh <client args> <remote command>` (or `sh -c <command>` for the local agent).
@@ -109,7 +99,12 @@ export class AgentSession {
     options: AgentSessionOptions = {},
   ) {
     const { first = [], keep = false, inherit, detached = false, written } = options;
-    this.#written = written ?? (() => Promise.resolve());
+    this.#acks = new Acks(
+      written ?? (() => Promise.resolve()),
+      () => this.#events.isReady ? this.#events.seq : 0,
+      (seq) => this.#send({ t: "hb", ack: seq }),
+      () => this.#ended,
+    );
     this.#lease = lease;
     this.#onStderrLine = onStderrLine;
     this.#keep = keep;
@@ -213,28 +208,7 @@ export class AgentSession {
       this.abort(`no sign of life from the agent for ${silent} ms`);
       return;
     }
-    this.#send(this.#keep ? { t: "hb", ack: this.#acked } : { t: "hb" });
-  }
-
-  /** Acknowledges the frames received so far once the log wrote their output (one wait at a time). */
-  #ackSoon(): void {
-    if (this.#acking || !this.#events.isReady || this.#events.seq === this.#acked) return;
-    this.#acking = true;
-    // at most one acknowledgement per ACK_MS: a flood is acknowledged in batches
-    const wait = this.#lastAck + ACK_MS - performance.now();
-    const go = () => {
-      const seq = this.#events.seq;
-      this.#written().catch(() => {}).then(() => {
-        this.#acking = false;
-        this.#lastAck = performance.now();
-        if (this.#ended || seq <= this.#acked) return;
-        this.#acked = seq;
-        this.#send({ t: "hb", ack: seq });
-        this.#ackSoon(); // what came while the log wrote
-      });
-    };
-    if (wait > 0) setTimeout(go, wait);
-    else go();
+    this.#send(this.#keep ? { t: "hb", ack: this.#acks.acked } : { t: "hb" });
   }
 
   #send(cmd: AgentCommand): void {
@@ -254,7 +228,7 @@ export class AgentSession {
       () => {
         this.#lastFrame = Date.now();
         // once this chunk's frames went to the log (they are handed on right after this call)
-        if (this.#keep) queueMicrotask(() => this.#ackSoon());
+        if (this.#keep) queueMicrotask(() => this.#acks.soon());
       },
       this.#stopReading.signal,
       (paused) => {
@@ -265,29 +239,10 @@ export class AgentSession {
     );
   }
 
-  async #readStderr(): Promise<void> {
-    let rest = "";
-    const reader = this.#child.stderr.getReader();
-    const cancel = () => void reader.cancel().catch(() => {});
-    this.#stopReading.signal.addEventListener("abort", cancel, { once: true });
-    try {
-      while (true) {
-        const { done, value: chunk } = await reader.read();
-        if (done) break;
-        const text = decoder.decode(chunk, { stream: true });
-        this.#stderr = (this.#stderr + text).slice(-8192);
-        rest += text;
-        const lines = rest.split("\n");
-        rest = lines.pop() ?? "";
-        for (const line of lines) if (line.trim() !== "") this.#onStderrLine(line);
-      }
-    } catch {
-      // the pipe broke
-    } finally {
-      this.#stopReading.signal.removeEventListener("abort", cancel);
-      reader.releaseLock();
-    }
-    if (rest.trim() !== "") this.#onStderrLine(rest);
+  #readStderr(): Promise<void> {
+    return readTextLines(this.#child.stderr, this.#stopReading.signal, (text) => {
+      this.#stderr = (this.#stderr + text).slice(-8192);
+    }, this.#onStderrLine);
   }
 
   /**
@@ -344,7 +299,6 @@ export class AgentSession {
    */
   leave(): void {
     if (this.#ended) return;
-    this.#left = true;
     this.#ended = true;
     this.#lostReason = "left";
     clearInterval(this.#timer);
