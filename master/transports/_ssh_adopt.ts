@@ -31,8 +31,8 @@ export interface AdoptHost {
   reserveKeys(last: number): void;
   /** The host was reached. */
   reached(): void;
-  /** Records where an instance runs (for the state file). */
-  track(key: number, id: number, pid: number, place: AgentPlace): void;
+  /** Where the transport's instances run (for the state file). */
+  where: Whereabouts;
   /** Forgets an instance that ended. */
   forget(key: number): void;
   /** Whether a re-attach is under way (signals wait for it). */
@@ -81,7 +81,7 @@ export async function adoptFrom(
   for (const [key, { id, pending, buffer }] of runs) {
     const owner = host.owners.get(key)!;
     const status = pending.exit.promise;
-    host.track(key, id, pending.pid!, place);
+    host.where.track(key, id, pending.pid!, place);
     status.finally(() => host.forget(key));
     out.set(id, {
       running: instanceHandle(
@@ -98,33 +98,58 @@ export async function adoptFrom(
   }
 }
 
-/** The transport's instances, grouped by agent, as records a new master can adopt from. */
-export function adoptionRecords(
-  host: string,
-  where: ReadonlyMap<number, { id: number; pid: number; place: AgentPlace }>,
-): AgentHandle[] {
-  const agents = new Map<string, AgentHandle>();
-  for (const [key, { id, pid, place }] of where) {
-    if (place.socket === undefined) continue;
-    let a = agents.get(place.socket);
-    if (a === undefined) {
-      const { runtime, agent } = place;
-      a = {
-        host,
-        socket: place.socket,
-        connect: {
-          agent: { name: agent.name, hash: agent.hash },
-          runtime: typeof runtime === "string"
-            ? runtime
-            : { name: runtime.name, hash: runtime.hash },
-        },
-        instances: [],
-      };
-      agents.set(place.socket, a);
-    }
-    a.instances.push({ key, id, pid });
+/**
+ * Where a transport's instances run, by key: their id, pid and agent, as
+ * records a new master can adopt from ({@linkcode Whereabouts.records}).
+ * Only instances of an agent with a socket (an adopt window) are kept.
+ */
+export class Whereabouts {
+  readonly #host: string;
+  readonly #changed: () => void;
+  readonly #where = new Map<number, { id: number; pid: number; place: AgentPlace }>();
+
+  /** `changed` is told whenever the records may have changed. */
+  constructor(host: string, changed: () => void) {
+    this.#host = host;
+    this.#changed = changed;
   }
-  return [...agents.values()];
+
+  /** Instance `id` runs as `pid`, key `key`, at the agent of `place`. */
+  track(key: number, id: number, pid: number, place: AgentPlace): void {
+    if (place.socket === undefined) return; // no adopt window: nothing can be adopted
+    this.#where.set(key, { id, pid, place });
+    this.#changed();
+  }
+
+  /** Instance `key` ended. */
+  forget(key: number): void {
+    if (this.#where.delete(key)) this.#changed();
+  }
+
+  /** The instances, grouped by agent. */
+  records(): AgentHandle[] {
+    const agents = new Map<string, AgentHandle>();
+    for (const [key, { id, pid, place }] of this.#where) {
+      let a = agents.get(place.socket!);
+      if (a === undefined) {
+        const { runtime, agent } = place;
+        a = {
+          host: this.#host,
+          socket: place.socket!,
+          connect: {
+            agent: { name: agent.name, hash: agent.hash },
+            runtime: typeof runtime === "string"
+              ? runtime
+              : { name: runtime.name, hash: runtime.hash },
+          },
+          instances: [],
+        };
+        agents.set(place.socket!, a);
+      }
+      a.instances.push({ key, id, pid });
+    }
+    return [...agents.values()];
+  }
 }
 
 /** Where a new session finds the agent `handle` names. */

@@ -1,4 +1,4 @@
-// Slightly long: a third is the options JSDoc and the context its _ssh_* helpers share.
+// Long on purpose: one class holds the link, the instances and the retry state its methods share; a quarter is the options JSDoc. Adoption is in _ssh_adopt.ts, re-attaching in _ssh_reattach.ts, agent start in _ssh_agent_start.ts.
 /**
  * Running instances on a remote host through the system OpenSSH client: one
  * SSH session per transport, at the end of which a host agent
@@ -36,8 +36,8 @@ import { controlDirFor, ensureMaster, releaseMaster, retainMaster } from "./_ssh
 import { ensureOnHost, workerBundle } from "./_ssh_install.ts";
 import { spawnAgent } from "./_ssh_agent_start.ts";
 import { type Link, Missing, type Owner, RUN } from "./_ssh_link.ts";
-import { type AgentPlace, reattach, type ReattachContext } from "./_ssh_reattach.ts";
-import { adoptFrom, adoptionRecords } from "./_ssh_adopt.ts";
+import { reattach, type ReattachContext } from "./_ssh_reattach.ts";
+import { adoptFrom, Whereabouts } from "./_ssh_adopt.ts";
 import type { Artifact } from "./_upload.ts";
 
 /** Options of {@linkcode SshTransport}. */
@@ -106,8 +106,7 @@ export class SshTransport implements Transport {
   readonly #adopt: number;
   readonly #local: boolean;
   /** Where each running instance is, by key (for a new master to adopt it). */
-  readonly #where = new Map<number, { id: number; pid: number; place: AgentPlace }>();
-  readonly #onRecordsChange: () => void;
+  readonly #where: Whereabouts;
   readonly #owners = new Map<number, Owner>();
   /** Re-attaches under way. */
   readonly #reattaching = new Set<Promise<void>>();
@@ -130,7 +129,7 @@ export class SshTransport implements Transport {
       onRecordsChange,
       written,
     } = options;
-    this.#onRecordsChange = onRecordsChange ?? (() => {});
+    this.#where = new Whereabouts(host, onRecordsChange ?? (() => {}));
     this.#local = local;
     this.#adopt = adoptWindow * 1000;
     this.host = host;
@@ -259,7 +258,7 @@ export class SshTransport implements Transport {
       }
       const owner: Owner = { session: link.session };
       this.#owners.set(key, owner);
-      this.#track(key, spec.id, started.pid, link);
+      this.#where.track(key, spec.id, started.pid, link);
       started.status.finally(() => this.#forget(key));
       if (signal.aborted) owner.session.signal(key, "SIGKILL");
       return instanceHandle(
@@ -271,20 +270,14 @@ export class SshTransport implements Transport {
     }
   }
 
-  #track(key: number, id: number, pid: number, place: AgentPlace): void {
-    if (place.socket === undefined) return; // no adopt window: nothing can be adopted
-    this.#where.set(key, { id, pid, place });
-    this.#onRecordsChange();
-  }
-
   #forget(key: number): void {
     this.#owners.delete(key);
-    if (this.#where.delete(key)) this.#onRecordsChange();
+    this.#where.forget(key);
   }
 
   /** Where this transport's instances run now, by agent; see {@linkcode Transport.records}. */
   records(): AgentHandle[] {
-    return adoptionRecords(this.host, this.#where);
+    return this.#where.records();
   }
 
   /**
@@ -302,7 +295,7 @@ export class SshTransport implements Transport {
         onResources: this.#onResources,
         reserveKeys: (last) => this.#key = Math.max(this.#key, last),
         reached: () => this.#reached = true,
-        track: (key, id, pid, place) => this.#track(key, id, pid, place),
+        where: this.#where,
         forget: (key) => this.#forget(key),
         reattaching: () => this.#reattaching.size > 0,
       })
