@@ -32,6 +32,8 @@ export interface FleetOptions {
   stopping: () => boolean;
   /** The launcher's own log lines. */
   log: (level: LogLevel, message: string) => void;
+  /** Told when an instance became ready or done (after the start gates). @default {nobody} */
+  changed?: () => void;
 }
 
 /** Per group, in config order: per slot, the spec new instances of the slot are made from. */
@@ -148,7 +150,10 @@ export class Fleet {
     const transport = await this.#options.transports.for(spec.target);
     const { logger, events } = this.#options;
     const inst = new Instance(spec, transport, logger, events, this.#settings!);
-    inst.onChange = () => this.#gates.pump();
+    inst.onChange = () => {
+      this.#gates.pump();
+      this.#options.changed?.();
+    };
     this.#lastId = Math.max(this.#lastId, spec.id);
     return inst;
   }

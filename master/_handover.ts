@@ -30,10 +30,12 @@ const DEBOUNCE_MS = 25;
 export interface HandoverSources {
   /** The run's transports. */
   transports: TransportPool;
-  /** The run's instances. */
+  /** The run's instances (now: they change with scaling and reloads). */
   instances(): readonly Instance[];
-  /** Told once per streak of failed writes of the state file (what and where). */
-  failed(message: string): void;
+  /** Ms between SIGTERM and SIGKILL for adopted instances the config no longer has. */
+  graceMs: number;
+  /** The launcher's own log lines (a failed write of the state file is an error). */
+  log(level: "info" | "notice" | "warning" | "error", message: string): void;
 }
 
 /** The state of one run with adoption on: its identity, and its `state.json`. */
@@ -85,11 +87,44 @@ export class Handover {
     };
   }
 
-  /** Starts keeping the state of the run `sources` describe (written now). */
-  track(sources: HandoverSources): void {
+  /**
+   * Adopts what a previous master left (`instances`, just made, take their
+   * runs over), then keeps the state of the run `sources` describe (written
+   * now).
+   */
+  async begin(instances: readonly Instance[], sources: HandoverSources): Promise<void> {
+    if (this.previous !== undefined) {
+      const { transports, graceMs, log } = sources;
+      const n = await adoptPrevious(this.previous, instances, transports, graceMs, log);
+      log("info", `adopted ${plural(n, "running instance")} of the previous master`);
+    }
     this.#sources = sources;
-    const failed = this.save();
-    if (failed !== undefined) sources.failed(failed);
+    this.#written(this.save());
+  }
+
+  /**
+   * The run is over. Left (`leaving`): the state is written one last time and
+   * kept, and `transports` leave their instances to their agents. Else
+   * they close and no state is kept.
+   */
+  async finish(leaving: boolean, transports: TransportPool): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (leaving) {
+      const failed = this.save();
+      if (failed !== undefined) this.#sources?.log("error", failed);
+      this.#ended = true;
+      await transports.leave();
+    } else {
+      this.#ended = true;
+      await transports.close();
+      this.#dir.remove();
+    }
+  }
+
+  /** Says a failed write, once per streak. */
+  #written(failed: string | undefined): void {
+    if (failed !== undefined && !this.#failing) this.#sources?.log("error", failed);
     this.#failing = failed !== undefined;
   }
 
@@ -98,9 +133,7 @@ export class Handover {
     if (this.#ended || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      const failed = this.save();
-      if (failed !== undefined && !this.#failing) this.#sources?.failed(failed);
-      this.#failing = failed !== undefined;
+      this.#written(this.save());
     }, DEBOUNCE_MS);
   }
 
@@ -118,22 +151,6 @@ export class Handover {
       return `cannot write the state file ${this.#dir.file}: ${errorMessage(error)} ` +
         "(a new master could not adopt what changed since the last write)";
     }
-  }
-
-  /** The run is over (its instances are gone): no state is kept. */
-  end(): void {
-    this.#ended = true;
-    clearTimeout(this.#timer);
-    this.#dir.remove();
-  }
-
-  /** The run left its instances to their agents: the state is written one last time and kept. */
-  leave(): string | undefined {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const failed = this.save();
-    this.#ended = true;
-    return failed;
   }
 
   #state(sources: HandoverSources): RunState {

@@ -1,4 +1,4 @@
-// Long on purpose: one state machine over shared private state; pure parts are in _instance_*.ts.
+// Long on purpose: one state machine (start or adopt, run, stop, restart) over shared private state; the pure parts are in _instance_*.ts, _restart_policy.ts and _liveness.ts.
 /**
  * One supervised instance: starts it through its transport, relays its
  * output as log records, watches its liveness and readiness, restarts it by

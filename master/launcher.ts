@@ -1,4 +1,4 @@
-// Long on purpose: the public API with its JSDoc; the work is in _fleet, _group_ops, _reloader.ts.
+// Long on purpose: the public API (its options and some 20 methods) with its JSDoc, a quarter of the file; the work is in _fleet, _group_ops, _reloader and _handover.ts.
 /**
  * The master: runs groups of instances locally and on remote hosts, and
  * returns when every instance has ended.
@@ -27,7 +27,7 @@ import { supervisorSettings } from "./_settings.ts";
 import { listenStopSignals, type StopSignal } from "./_signals.ts";
 import { TransportPool } from "./_transport_pool.ts";
 import { DEFAULT_TRANSPORTS, localAgentTransport } from "./transports/defaults.ts";
-import { adoptPrevious, Handover } from "./_handover.ts";
+import { Handover } from "./_handover.ts";
 import type { InstanceResources, TransportFactories } from "./transports/types.ts";
 import type { GroupConfig, LaunchOptions, Logger } from "./types.ts";
 
@@ -155,6 +155,7 @@ export class Launcher {
       events: this.#events,
       stopping: () => this.#stopping !== undefined,
       log: (level, message) => this.#log(level, message),
+      changed: () => this.#handover?.schedule(), // readiness, kept in the state file
     });
     this.#reloader = new Reloader({
       fleet: this.#fleet,
@@ -223,21 +224,11 @@ export class Launcher {
         instances.push(await fleet.make(spec));
       }
       fleet.replaceAll(instances);
-      const handover = this.#handover;
-      if (handover?.previous !== undefined) {
-        const n = await adoptPrevious(
-          handover.previous,
-          instances,
-          this.#transports,
-          o.gracePeriod * 1000,
-          (level, message) => this.#log(level, message),
-        );
-        this.#log("info", `adopted ${plural(n, "running instance")} of the previous master`);
-      }
-      handover?.track({
+      await this.#handover?.begin(instances, {
         transports: this.#transports,
         instances: () => fleet.instances,
-        failed: (message) => this.#log("error", message),
+        graceMs: o.gracePeriod * 1000,
+        log: (level, message) => this.#log(level, message),
       });
       const what = `${plural(specs.length, "instance")} in ${plural(groups.length, "group")}`;
       this.#log(
@@ -271,14 +262,9 @@ export class Launcher {
       this.#ready.resolve();
       clearInterval(tick);
       removeSignals();
-      if (this.#leaving) {
-        const failed = this.#handover?.leave();
-        if (failed !== undefined) this.#log("error", failed);
-        await this.#transports.leave();
-      } else {
-        await this.#transports.close();
-        this.#handover?.end();
-      }
+      if (this.#handover !== undefined) {
+        await this.#handover.finish(this.#leaving, this.#transports);
+      } else await this.#transports.close();
     }
     const infos = this.#fleet.instances.map((i) => i.info());
     const ok = this.#leaving ||
@@ -307,7 +293,6 @@ export class Launcher {
     const now = Date.now();
     emit(this.#events, { kind: "check", time: now });
     for (const inst of this.#fleet.instances) inst.check(now);
-    this.#handover?.schedule(); // counters and readiness (written only when changed)
     const max = this.#options.maxRunningTime;
     if (max > 0 && now - started >= max * 1000 && this.#stopping === undefined) {
       this.#log("notice", `maximum running time of ${max} s reached, stopping`);
