@@ -4,6 +4,7 @@
 // the window. A state file that is not exactly ours is refused.
 import assert from "node:assert/strict";
 import { delay } from "../_shared/delay.ts";
+import { tempDir } from "../cli/_testing.ts";
 import { Launcher } from "../master/launcher.ts";
 import {
   assertAgentDeathRecovered,
@@ -75,7 +76,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using sshd = await startSshd({ hosts: 1 });
-    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    using stateTemp = tempDir({ prefix: "distarch-state-" });
+    const stateDir = stateTemp.path;
     const mark = marker();
     const groups = [
       group("L", "w_count.ts", mark, { params: { every: 0.25 }, timeout: 0, instances: 2 }),
@@ -86,68 +88,64 @@ Deno.test({
       }),
     ];
     const options = { gracePeriod: 1, sshLease: 3, adoptWindow: 20, stateDir };
-    try {
-      await using a = master(groups, options, mark);
-      const each = (records: () => Record[], n: number) => () => {
-        const t = ticks(records());
-        return t.size === 4 && [...t.values()].every((l) => l.length >= n);
-      };
-      await waitFor(each(() => a.records(), 4), 60_000, "4 instances ticking");
-      const started = pidsOf(a.records(), "started");
-      a.remove.push(...controlDirsOf(a.child.pid));
-      a.child.kill("SIGKILL");
-      await a.exit();
-      const firstLines = a.records();
-      // the instances print on while no master is there (what the agents keep)
-      await delay(1000);
-      assert.deepEqual(
-        [...started.values()].filter((p) => !pidAlive(p)),
-        [],
-        "every instance outlived its master",
-      );
+    await using a = master(groups, options, mark);
+    const each = (records: () => Record[], n: number) => () => {
+      const t = ticks(records());
+      return t.size === 4 && [...t.values()].every((l) => l.length >= n);
+    };
+    await waitFor(each(() => a.records(), 4), 60_000, "4 instances ticking");
+    const started = pidsOf(a.records(), "started");
+    a.remove.push(...controlDirsOf(a.child.pid));
+    a.child.kill("SIGKILL");
+    await a.exit();
+    const firstLines = a.records();
+    // the instances print on while no master is there (what the agents keep)
+    await delay(1000);
+    assert.deepEqual(
+      [...started.values()].filter((p) => !pidAlive(p)),
+      [],
+      "every instance outlived its master",
+    );
 
-      await using b = master(groups, options, mark);
-      await waitFor(
-        () => pidsOf(b.records(), "adopted").size === 4,
-        60_000,
-        "4 instances adopted",
-      ).catch((error) => {
-        throw new Error(`${error}\n${b.lines.join("\n")}`);
-      });
-      assert.deepEqual(pidsOf(b.records(), "adopted"), started, "same pids, same instances");
-      const seenByA = Math.max(...[...ticks(firstLines).values()].map((l) => l.at(-1)!));
-      await waitFor(
-        () => [...ticks(b.records()).values()].every((l) => l.at(-1)! >= seenByA + 4),
-        30_000,
-        "ticking on under the new master",
-      );
-      b.child.kill("SIGTERM");
-      await b.exit(30_000);
-      assert.equal(b.summary()?.reason, "signal", "stopped by SIGTERM");
-      // every numbered line, in order, across both masters; the only repeat allowed is the
-      // documented one: the last line(s) A wrote in the milliseconds before its SIGKILL
-      const byA = ticks(firstLines);
-      const byB = ticks(b.records());
-      assert.equal(byB.size, 4);
-      let repeated = 0;
-      for (const [label, fromB] of byB) {
-        const fromA = byA.get(label) ?? [];
-        const lastOfA = fromA.at(-1) ?? -1;
-        const again = fromB.filter((n) => n <= lastOfA);
-        assert.ok(again.length <= 1, `${label}: repeated ${again.join(", ")}`);
-        if (again.length === 1) assert.equal(again[0], lastOfA, `${label}: only A's last line`);
-        repeated += again.length;
-        const all = [...fromA, ...fromB.filter((n) => n > lastOfA)];
-        const expected = Array.from({ length: all.length }, (_, i) => i);
-        assert.deepEqual(all, expected, `${label}: every tick, in order, none lost`);
-      }
-      console.log(`lines repeated after the SIGKILL: ${repeated}`);
-      await waitFor(() => pidsWithMarker(mark).length === 0, 15_000, "every instance stopped");
-      // a run that ended leaves no state behind
-      assert.deepEqual([...Deno.readDirSync(stateDir)].map((e) => e.name), []);
-    } finally {
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    await using b = master(groups, options, mark);
+    await waitFor(
+      () => pidsOf(b.records(), "adopted").size === 4,
+      60_000,
+      "4 instances adopted",
+    ).catch((error) => {
+      throw new Error(`${error}\n${b.lines.join("\n")}`);
+    });
+    assert.deepEqual(pidsOf(b.records(), "adopted"), started, "same pids, same instances");
+    const seenByA = Math.max(...[...ticks(firstLines).values()].map((l) => l.at(-1)!));
+    await waitFor(
+      () => [...ticks(b.records()).values()].every((l) => l.at(-1)! >= seenByA + 4),
+      30_000,
+      "ticking on under the new master",
+    );
+    b.child.kill("SIGTERM");
+    await b.exit(30_000);
+    assert.equal(b.summary()?.reason, "signal", "stopped by SIGTERM");
+    // every numbered line, in order, across both masters; the only repeat allowed is the
+    // documented one: the last line(s) A wrote in the milliseconds before its SIGKILL
+    const byA = ticks(firstLines);
+    const byB = ticks(b.records());
+    assert.equal(byB.size, 4);
+    let repeated = 0;
+    for (const [label, fromB] of byB) {
+      const fromA = byA.get(label) ?? [];
+      const lastOfA = fromA.at(-1) ?? -1;
+      const again = fromB.filter((n) => n <= lastOfA);
+      assert.ok(again.length <= 1, `${label}: repeated ${again.join(", ")}`);
+      if (again.length === 1) assert.equal(again[0], lastOfA, `${label}: only A's last line`);
+      repeated += again.length;
+      const all = [...fromA, ...fromB.filter((n) => n > lastOfA)];
+      const expected = Array.from({ length: all.length }, (_, i) => i);
+      assert.deepEqual(all, expected, `${label}: every tick, in order, none lost`);
     }
+    console.log(`lines repeated after the SIGKILL: ${repeated}`);
+    await waitFor(() => pidsWithMarker(mark).length === 0, 15_000, "every instance stopped");
+    // a run that ended leaves no state behind
+    assert.deepEqual([...Deno.readDirSync(stateDir)].map((e) => e.name), []);
   },
 });
 
@@ -159,7 +157,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using sshd = await startSshd({ hosts: 1 });
-    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    using stateTemp = tempDir({ prefix: "distarch-state-" });
+    const stateDir = stateTemp.path;
     const mark = marker();
     const adoptWindow = 3, gracePeriod = 1;
     const groups = [
@@ -169,28 +168,24 @@ Deno.test({
         processes: [sshd.remoteConfig({ instances: 2 })],
       }),
     ];
-    try {
-      await using a = master(groups, { gracePeriod, sshLease: 3, adoptWindow, stateDir }, mark);
-      await waitFor(() => pidsOf(a.records(), "started").size === 4, 60_000, "4 started");
-      const pids = [...pidsOf(a.records(), "started").values()];
-      a.remove.push(...controlDirsOf(a.child.pid));
-      const t0 = Date.now();
-      a.child.kill("SIGKILL");
-      await waitFor(
-        () => pids.every((p) => !pidAlive(p)),
-        (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
-        "no instance left",
-      );
-      const goneMs = Date.now() - t0;
-      console.log(`local + remote instances gone ${goneMs} ms after SIGKILL`);
-      assert.ok(goneMs >= adoptWindow * 1000, `gone after ${goneMs} ms: before the window ended`);
-      assert.ok(
-        goneMs <= (adoptWindow + gracePeriod + 2) * 1000 + MARGIN,
-        `gone after ${goneMs} ms: over adoptWindow + grace + 2 s + ${MARGIN} ms`,
-      );
-    } finally {
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
-    }
+    await using a = master(groups, { gracePeriod, sshLease: 3, adoptWindow, stateDir }, mark);
+    await waitFor(() => pidsOf(a.records(), "started").size === 4, 60_000, "4 started");
+    const pids = [...pidsOf(a.records(), "started").values()];
+    a.remove.push(...controlDirsOf(a.child.pid));
+    const t0 = Date.now();
+    a.child.kill("SIGKILL");
+    await waitFor(
+      () => pids.every((p) => !pidAlive(p)),
+      (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
+      "no instance left",
+    );
+    const goneMs = Date.now() - t0;
+    console.log(`local + remote instances gone ${goneMs} ms after SIGKILL`);
+    assert.ok(goneMs >= adoptWindow * 1000, `gone after ${goneMs} ms: before the window ended`);
+    assert.ok(
+      goneMs <= (adoptWindow + gracePeriod + 2) * 1000 + MARGIN,
+      `gone after ${goneMs} ms: over adoptWindow + grace + 2 s + ${MARGIN} ms`,
+    );
   },
 });
 
@@ -251,71 +246,68 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const stateDir = await Deno.makeTempDir({ prefix: "distarch-state-" });
+    using stateTemp = tempDir({ prefix: "distarch-state-" });
+    const stateDir = stateTemp.path;
     const mark = marker();
     const groups = [group("L", "w_count.ts", mark, { timeout: 0, instances: 2 })];
     const adoptWindow = 4, gracePeriod = 1;
-    try {
-      await using a = master(groups, { gracePeriod, adoptWindow, stateDir }, mark);
-      await waitFor(() => pidsOf(a.records(), "started").size === 2, 30_000, "2 started");
-      const old = [...pidsOf(a.records(), "started").values()];
-      const file = `${stateDir}/state.json`;
-      // the state is written within 25 ms of a start
-      await waitFor(
-        () => JSON.parse(Deno.readTextFileSync(file)).agents[0]?.instances.length === 2,
-        10_000,
-        "both instances in the state file",
-      );
-      a.child.kill("SIGKILL");
-      await a.exit();
-      const options = { adoptWindow, gracePeriod, stateDir, handleSignals: false };
+    await using a = master(groups, { gracePeriod, adoptWindow, stateDir }, mark);
+    await waitFor(() => pidsOf(a.records(), "started").size === 2, 30_000, "2 started");
+    const old = [...pidsOf(a.records(), "started").values()];
+    const file = `${stateDir}/state.json`;
+    // the state is written within 25 ms of a start
+    await waitFor(
+      () => JSON.parse(Deno.readTextFileSync(file)).agents[0]?.instances.length === 2,
+      10_000,
+      "both instances in the state file",
+    );
+    a.child.kill("SIGKILL");
+    await a.exit();
+    const options = { adoptWindow, gracePeriod, stateDir, handleSignals: false };
 
-      // readable by others: refused before anything starts, saying why and what to do
-      Deno.chmodSync(file, 0o644);
-      await assert.rejects(
-        () => new Launcher({ ...options, logger: collector() }).run(groups),
-        (error: Error) => {
-          assert.match(error.message, /^refusing the state file .*state\.json: /);
-          assert.match(error.message, /644/);
-          assert.match(error.message, /chmod 600/);
-          return true;
-        },
-      );
-      // a field that is not what a master writes: refused, naming the field
-      Deno.chmodSync(file, 0o600);
-      const state = JSON.parse(Deno.readTextFileSync(file));
-      Deno.writeTextFileSync(file, JSON.stringify({ ...state, agents: [{ host: 1 }] }));
-      await assert.rejects(
-        () => new Launcher({ ...options, logger: collector() }).run(groups),
-        /agents\[0\]\.(target|host): /,
-      );
-      // a well-formed file with another secret: the agent refuses it, nothing is adopted
-      const other = { ...state, secret: "0".repeat(64) };
-      Deno.writeTextFileSync(file, JSON.stringify(other), { mode: 0o600 });
-      await using b = startGroups(groups, { ...options, within: 30_000 });
-      await waitFor(
-        () => {
-          const list = b.launcher.list();
-          return list.length === 2 &&
-            list.every((i) => i.pid !== undefined && !old.includes(i.pid));
-        },
-        30_000,
-        "2 new instances",
-      ).catch((error) => {
-        throw new Error(`${error.message}\n${b.log.dump()}`, { cause: error });
-      });
-      assert.equal(b.log.find(/the agent refused: /).length, 1, b.log.dump());
-      assert.equal(b.log.find(/^adopted \(pid/).length, 0);
-      // the old ones are stopped by their agent when its window ends
-      await waitFor(
-        () => old.every((p) => !pidAlive(p)),
-        (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
-        "the instances nobody adopted gone",
-      );
-      await b.stop();
-    } finally {
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
-    }
+    // readable by others: refused before anything starts, saying why and what to do
+    Deno.chmodSync(file, 0o644);
+    await assert.rejects(
+      () => new Launcher({ ...options, logger: collector() }).run(groups),
+      (error: Error) => {
+        assert.match(error.message, /^refusing the state file .*state\.json: /);
+        assert.match(error.message, /644/);
+        assert.match(error.message, /chmod 600/);
+        return true;
+      },
+    );
+    // a field that is not what a master writes: refused, naming the field
+    Deno.chmodSync(file, 0o600);
+    const state = JSON.parse(Deno.readTextFileSync(file));
+    Deno.writeTextFileSync(file, JSON.stringify({ ...state, agents: [{ host: 1 }] }));
+    await assert.rejects(
+      () => new Launcher({ ...options, logger: collector() }).run(groups),
+      /agents\[0\]\.(target|host): /,
+    );
+    // a well-formed file with another secret: the agent refuses it, nothing is adopted
+    const other = { ...state, secret: "0".repeat(64) };
+    Deno.writeTextFileSync(file, JSON.stringify(other), { mode: 0o600 });
+    await using b = startGroups(groups, { ...options, within: 30_000 });
+    await waitFor(
+      () => {
+        const list = b.launcher.list();
+        return list.length === 2 &&
+          list.every((i) => i.pid !== undefined && !old.includes(i.pid));
+      },
+      30_000,
+      "2 new instances",
+    ).catch((error) => {
+      throw new Error(`${error.message}\n${b.log.dump()}`, { cause: error });
+    });
+    assert.equal(b.log.find(/the agent refused: /).length, 1, b.log.dump());
+    assert.equal(b.log.find(/^adopted \(pid/).length, 0);
+    // the old ones are stopped by their agent when its window ends
+    await waitFor(
+      () => old.every((p) => !pidAlive(p)),
+      (adoptWindow + gracePeriod) * 1000 + 3 * MARGIN,
+      "the instances nobody adopted gone",
+    );
+    await b.stop();
   },
 });
 
