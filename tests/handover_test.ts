@@ -22,7 +22,14 @@ import {
   startGroups,
   waitFor,
 } from "./_helpers.ts";
-import { descendantsOf, ensureUser, sshdUnavailable, startSshd, TEST_USER } from "./_sshd.ts";
+import {
+  descendantsOf,
+  ensureUser,
+  type SshdFixture,
+  sshdUnavailable,
+  startSshd,
+  TEST_USER,
+} from "./_sshd.ts";
 import type { GroupConfig } from "../master/types.ts";
 
 const ignore = sshdUnavailable() !== undefined;
@@ -61,6 +68,15 @@ function pidsOf(records: Record[], word: "started" | "adopted"): Map<string, num
   return by;
 }
 
+/** 2 local instances and 2 on `sshd`'s host, printing "tick <n>" every 0.25 s. */
+function twoAndTwo(sshd: SshdFixture, mark: string): GroupConfig[] {
+  const remote = [sshd.remoteConfig({ instances: 2 })];
+  return [
+    group("L", "w_count.ts", mark, { timeout: 0, instances: 2 }),
+    group("R", "w_count.ts", mark, { timeout: 0, processes: remote }),
+  ];
+}
+
 function master(groups: GroupConfig[], options: object, mark: string) {
   return masterProcess(fixture("r_master.ts"), [], {
     stdin: JSON.stringify({ groups, options }),
@@ -79,14 +95,7 @@ Deno.test({
     using stateTemp = tempDir({ prefix: "distarch-state-" });
     const stateDir = stateTemp.path;
     const mark = marker();
-    const groups = [
-      group("L", "w_count.ts", mark, { params: { every: 0.25 }, timeout: 0, instances: 2 }),
-      group("R", "w_count.ts", mark, {
-        params: { every: 0.25 },
-        timeout: 0,
-        processes: [sshd.remoteConfig({ instances: 2 })],
-      }),
-    ];
+    const groups = twoAndTwo(sshd, mark);
     const options = { gracePeriod: 1, sshLease: 3, adoptWindow: 20, stateDir };
     await using a = master(groups, options, mark);
     const each = (records: () => Record[], n: number) => () => {
@@ -161,13 +170,7 @@ Deno.test({
     const stateDir = stateTemp.path;
     const mark = marker();
     const adoptWindow = 3, gracePeriod = 1;
-    const groups = [
-      group("L", "w_count.ts", mark, { timeout: 0, instances: 2 }),
-      group("R", "w_count.ts", mark, {
-        timeout: 0,
-        processes: [sshd.remoteConfig({ instances: 2 })],
-      }),
-    ];
+    const groups = twoAndTwo(sshd, mark);
     await using a = master(groups, { gracePeriod, sshLease: 3, adoptWindow, stateDir }, mark);
     await waitFor(() => pidsOf(a.records(), "started").size === 4, 60_000, "4 started");
     const pids = [...pidsOf(a.records(), "started").values()];
