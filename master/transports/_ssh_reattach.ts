@@ -54,7 +54,7 @@ export function reattach(ctx: ReattachContext, link: Link, why: string): Promise
 export type AgentPlace = Pick<Link, "agent" | "runtime" | "socket" | "has">;
 
 /**
- * Takes `keys` (instances of the agent at `place`) over in a new session
+ * Takes `keys` (instances of the agent `link` names) over in a new session
  * through the agent's socket, retrying until the adopt window is over;
  * the replay starts after `ack` (after what the last link acknowledged when
  * undefined: a new master). Resolves with the session, or undefined when
@@ -62,14 +62,13 @@ export type AgentPlace = Pick<Link, "agent" | "runtime" | "socket" | "has">;
  */
 export async function attachTo(
   ctx: ReattachContext,
-  place: AgentPlace,
+  link: AgentPlace,
   keys: Map<number, Pending>,
   ack: number | undefined,
   why: string,
   options: { killOrphans?: boolean; within?: number } = {},
 ): Promise<AgentSession | undefined> {
   const { killOrphans = true, within = ctx.adopt } = options;
-  const link = place;
   const t0 = Date.now();
   const deadline = t0 + Math.min(ctx.adopt, within);
   let failure = `the adopt window (${Math.min(ctx.adopt, within)} ms) ran out`;
